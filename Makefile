@@ -1,0 +1,71 @@
+# ghevents — `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/ghevents/ghevents/internal/cli.Version=$(VERSION)
+# The server the tests use; every test gets a database of its own there.
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: build ## migrate, poll and serve on :8000 (reads .env; private PostgreSQL when DATABASE_URL is empty)
+	@set -a; [ ! -f .env ] || . ./.env; set +a; exec ./bin/ghevents run
+
+.PHONY: build
+build: ## build bin/ghevents (static, as in the Dockerfile)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ghevents ./cmd/ghevents
+
+.PHONY: test
+test: db-up ## run every test against the local PostgreSQL
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+.PHONY: bench
+bench: db-up ## run the benchmarks (see BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+.PHONY: check
+check: fmt-check vet lint sqlc-check tidy-check ## gofmt, go vet, staticcheck, sqlc diff, go mod tidy
+
+.PHONY: fmt-check
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+.PHONY: vet
+vet:
+	$(GO) vet ./...
+
+.PHONY: lint
+lint:
+	$(GO) tool staticcheck ./...
+
+.PHONY: sqlc-check
+sqlc-check: ## prove internal/store/dbgen matches sql/
+	$(GO) tool sqlc diff
+	$(GO) tool sqlc vet
+
+.PHONY: tidy-check
+tidy-check:
+	$(GO) mod tidy -diff
+
+.PHONY: sqlc-generate
+sqlc-generate: ## regenerate internal/store/dbgen from sql/
+	$(GO) tool sqlc generate
+
+.PHONY: migrate-up
+migrate-up: build ## apply every migration (DATABASE_URL, or the private cluster)
+	@set -a; [ ! -f .env ] || . ./.env; set +a; ./bin/ghevents migrate up
+
+.PHONY: migrate-down
+migrate-down: build ## roll back the newest migration
+	@set -a; [ ! -f .env ] || . ./.env; set +a; ./bin/ghevents migrate down
+
+.PHONY: db-up
+db-up: ## make sure the test PostgreSQL answers (starts the machine's cluster)
+	@./scripts/pg-up.sh

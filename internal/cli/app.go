@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghevents/ghevents/internal/config"
+	"github.com/ghevents/ghevents/internal/devdb"
+	"github.com/ghevents/ghevents/internal/store"
+)
+
+// app is what every command gets: the configuration, the logger and where
+// to print results.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	stdout  io.Writer
+	environ []string
+}
+
+// database is a database to use and how to let go of it.
+type database struct {
+	url string
+	// private is set when the database is ghevents' own cluster.
+	private bool
+	close   func()
+}
+
+// database resolves DATABASE_URL, or starts the private cluster when it is
+// empty. The caller must call close.
+func (a *app) database(ctx context.Context) (*database, error) {
+	if a.cfg.DatabaseURL != "" {
+		a.log.Info("using database", slog.String("url", config.Redacted(a.cfg.DatabaseURL)))
+		return &database{url: a.cfg.DatabaseURL, close: func() {}}, nil
+	}
+	a.log.Info("DATABASE_URL is not set: using ghevents' private PostgreSQL cluster", slog.String("data_dir", a.cfg.DataDir))
+	c, err := devdb.Start(ctx, a.cfg.DataDir, a.log)
+	if err != nil {
+		return nil, err
+	}
+	return &database{url: c.URL(), private: true, close: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := c.Stop(ctx); err != nil {
+			a.log.Error("stop private PostgreSQL", slog.String("error", err.Error()))
+		}
+	}}, nil
+}
+
+// migrate moves the schema of url to version (-1: newest).
+func (a *app) migrate(ctx context.Context, url string, version int32) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("connect to database: %w", errors.Join(store.ErrUnavailable, err))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return store.MigrateTo(ctx, conn, version, func(v int32, name, dir string) {
+		a.log.Info("migration", slog.Int("version", int(v)), slog.String("name", name), slog.String("direction", dir))
+	})
+}
+
+// openStore gives a command its store. The private cluster is always
+// migrated (it is ours); with migrate set, DATABASE_URL is migrated too;
+// otherwise its schema must already be current. The caller must call close.
+func (a *app) openStore(ctx context.Context, migrate bool, appName string) (*store.Store, func(), error) {
+	db, err := a.database(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if migrate || db.private {
+		if err := a.migrate(ctx, db.url, -1); err != nil {
+			db.close()
+			return nil, nil, err
+		}
+	}
+	s, err := store.Open(ctx, db.url, store.Options{
+		MaxConns:        a.cfg.DBMaxConns,
+		MaxConnLifetime: a.cfg.DBMaxConnLifetime,
+		ApplicationName: appName,
+	})
+	if err != nil {
+		db.close()
+		return nil, nil, err
+	}
+	closeAll := func() { s.Close(); db.close() }
+	if err := checkSchema(ctx, s); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return s, closeAll, nil
+}
+
+// checkSchema refuses to run on a schema other than the one this binary knows.
+func checkSchema(ctx context.Context, s *store.Store) error {
+	want, err := store.LatestVersion()
+	if err != nil {
+		return err
+	}
+	have, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if have != want {
+		return fmt.Errorf("the database schema is at version %d but this ghevents needs version %d: run `ghevents migrate up`", have, want)
+	}
+	return nil
+}

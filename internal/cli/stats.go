@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+)
+
+func statsCommand() command {
+	return command{name: "stats", summary: "Show what is stored: rows, size on disk, oldest and newest event, per type.",
+		flags: func(*flag.FlagSet) func(context.Context, *app, []string) error {
+			return func(ctx context.Context, a *app, args []string) error {
+				if len(args) > 0 {
+					return usagef("takes no arguments, got %q", args)
+				}
+				s, closeStore, err := a.openStore(ctx, false, "ghevents stats")
+				if err != nil {
+					return err
+				}
+				defer closeStore()
+				st, err := s.Stats(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(tw, "TYPE\tEVENTS\tOLDEST\tNEWEST\t")
+				for _, t := range st.Types {
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", t.Type, t.Events, t.Oldest.Format(time.RFC3339), t.Newest.Format(time.RFC3339))
+				}
+				fmt.Fprintf(tw, "total\t%d\t\t\t\n", st.Events)
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "events table %s, with indexes %s; database %s\n",
+					humanBytes(st.TableBytes), humanBytes(st.TotalBytes), humanBytes(st.DatabaseBytes))
+				return err
+			}
+		}}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+)
+
+var errNotBuilt = errors.New("not built yet")
+
+func stub(name, args, summary string) command {
+	return command{name: name, args: args, summary: summary,
+		flags: func(*flag.FlagSet) func(context.Context, *app, []string) error {
+			return func(context.Context, *app, []string) error { return errNotBuilt }
+		}}
+}
+
+func pollCommand() command {
+	return stub("poll", "", "Poll the GitHub Events API and store every event exactly once.")
+}
+
+func serveCommand() command {
+	return stub("serve", "", "Serve the metrics API, the charts and the docs on HTTP_ADDR.")
+}
+
+func importCommand() command {
+	return stub("import", "SOURCE...", "Backfill events from GH Archive hourly dumps (files, folders, URLs or - for stdin).")
+}
+
+func runCommand() command {
+	return stub("run", "", "Migrate up, then poll and serve in one process until SIGINT/SIGTERM.")
+}

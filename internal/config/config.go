@@ -1,0 +1,246 @@
+// Package config reads ghevents' configuration from the environment.
+//
+// Every setting is one environment variable (also settable in the .env file
+// that `make run` reads). A bad value is reported as an *Error that names the
+// variable, the value and what was expected, so the program can stop before
+// it does anything.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config is every setting of ghevents. The `desc` tag is the one-line meaning
+// shown in .env.example and the README; the `expect` tag says what a valid
+// value looks like when one is rejected.
+type Config struct {
+	DatabaseURL     string `env:"DATABASE_URL" secret:"true" desc:"PostgreSQL connection string; when empty, ghevents runs a private PostgreSQL cluster under DATA_DIR" expect:"a PostgreSQL URL such as postgres://user:pass@host:5432/db"`
+	DatabaseReadURL string `env:"DATABASE_READ_URL" secret:"true" desc:"optional read replica for the metric and chart queries; empty means DATABASE_URL" expect:"a PostgreSQL URL such as postgres://user:pass@replica:5432/db"`
+	DataDir         string `env:"DATA_DIR" envDefault:".data" desc:"where the private PostgreSQL cluster lives when DATABASE_URL is empty" expect:"a directory path"`
+
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8000" desc:"listen address of the API and charts" expect:"host:port, such as :8000 or 127.0.0.1:8000"`
+
+	GitHubEventsURL url.URL `env:"GITHUB_EVENTS_URL" envDefault:"https://api.github.com/events" desc:"the Events API to poll; any URL serving the same API (GitHub Enterprise, a mirror)" expect:"an absolute http(s) URL"`
+	GitHubToken     Secret  `env:"GITHUB_TOKEN" secret:"true" desc:"optional token: 5,000 requests an hour instead of 60; never logged" expect:"a GitHub token"`
+
+	PollWorkers   int           `env:"POLL_WORKERS" envDefault:"2" desc:"insert workers taking pages from the queue" expect:"a whole number from 1 to 64"`
+	PollQueueSize int           `env:"POLL_QUEUE_SIZE" envDefault:"1000" desc:"pages the queue between fetching and inserting holds before fetching waits" expect:"a whole number from 1 to 1000000"`
+	PollInterval  time.Duration `env:"POLL_INTERVAL" envDefault:"60s" desc:"the least wait between two polling rounds" expect:"a duration of at least 1s, such as 60s or 2m"`
+
+	DBMaxConns        int32         `env:"DB_MAX_CONNS" envDefault:"10" desc:"most connections in the database pool" expect:"a whole number from 1 to 1000"`
+	DBMaxConnLifetime time.Duration `env:"DB_MAX_CONN_LIFETIME" envDefault:"1h" desc:"a pooled connection is closed and replaced after this long" expect:"a positive duration such as 30m or 1h"`
+	QueryTimeout      time.Duration `env:"QUERY_TIMEOUT" envDefault:"5s" desc:"statement timeout of each API query" expect:"a positive duration such as 5s"`
+
+	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" desc:"on SIGINT/SIGTERM, how long requests in flight and queued pages may take to finish" expect:"a positive duration such as 15s"`
+
+	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info" desc:"least level logged: debug, info, warn or error" expect:"one of debug, info, warn, error"`
+	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"text" desc:"log line format: text (for terminals) or json (for containers)" expect:"text or json"`
+}
+
+// LogFormat is how log lines are written.
+type LogFormat string
+
+// The log formats.
+const (
+	LogText LogFormat = "text"
+	LogJSON LogFormat = "json"
+)
+
+// UnmarshalText accepts "text" or "json" in any case.
+func (f *LogFormat) UnmarshalText(b []byte) error {
+	switch v := LogFormat(strings.ToLower(strings.TrimSpace(string(b)))); v {
+	case LogText, LogJSON:
+		*f = v
+		return nil
+	default:
+		return fmt.Errorf("unknown log format %q", b)
+	}
+}
+
+// Secret is a string that never shows itself: printing, formatting or
+// logging it gives "[redacted]". Use Reveal for the real value.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret value, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString implements fmt.GoStringer, so %#v does not show it either.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText implements encoding.TextMarshaler (JSON and the like).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Secret) UnmarshalText(b []byte) error {
+	*s = Secret(strings.TrimSpace(string(b)))
+	return nil
+}
+
+// Error is a configuration value that cannot be used.
+type Error struct {
+	// Var is the environment variable, such as POLL_INTERVAL.
+	Var string
+	// Value is what it was set to (empty for secrets, which are never shown).
+	Value string
+	// Expected says what a valid value looks like.
+	Expected string
+	// Secret marks a variable whose value must not be shown (a token, or a
+	// connection string that may hold a password).
+	Secret bool
+}
+
+func (e *Error) Error() string {
+	if e.Secret {
+		return fmt.Sprintf("invalid %s (value not shown): expected %s", e.Var, e.Expected)
+	}
+	return fmt.Sprintf("invalid %s=%q: expected %s", e.Var, e.Value, e.Expected)
+}
+
+// Errors is every bad value found, in the order of the Config fields.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Var describes one configuration variable, for documentation.
+type Var struct {
+	Name, Default, Description string
+}
+
+// Vars lists every variable with its default and meaning, in field order.
+func Vars() []Var {
+	t := reflect.TypeFor[Config]()
+	vars := make([]Var, 0, t.NumField())
+	for f := range t.Fields() {
+		vars = append(vars, Var{Name: f.Tag.Get("env"), Default: f.Tag.Get("envDefault"), Description: f.Tag.Get("desc")})
+	}
+	return vars
+}
+
+// Load reads the configuration from environ (KEY=VALUE strings, as
+// os.Environ returns them) and validates it. On bad values it returns Errors.
+func Load(environ []string) (Config, error) {
+	envMap := env.ToMap(environ)
+	cfg, err := env.ParseAsWithOptions[Config](env.Options{Environment: envMap})
+	var errs Errors
+	if err != nil {
+		var agg env.AggregateError
+		if !errors.As(err, &agg) {
+			return Config{}, fmt.Errorf("read configuration: %w", err)
+		}
+		for _, e := range agg.Errors {
+			var pe env.ParseError
+			if !errors.As(e, &pe) {
+				return Config{}, fmt.Errorf("read configuration: %w", e)
+			}
+			errs = append(errs, fieldError(pe.Name, envMap))
+		}
+	}
+	// A value that did not parse was left at its zero value: report it once.
+	for _, e := range cfg.validate(envMap) {
+		if !slices.ContainsFunc(errs, func(x *Error) bool { return x.Var == e.Var }) {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, errs
+	}
+	return cfg, nil
+}
+
+// fieldError builds the Error for the Config field called name.
+func fieldError(name string, envMap map[string]string) *Error {
+	f, _ := reflect.TypeFor[Config]().FieldByName(name)
+	key := f.Tag.Get("env")
+	return &Error{
+		Var:      key,
+		Value:    envMap[key],
+		Expected: f.Tag.Get("expect"),
+		Secret:   f.Tag.Get("secret") == "true",
+	}
+}
+
+// validate checks the values that parsed but are out of range.
+func (c *Config) validate(envMap map[string]string) Errors {
+	var errs Errors
+	check := func(ok bool, field string) {
+		if !ok {
+			errs = append(errs, fieldError(field, envMap))
+		}
+	}
+	check(validPostgresURL(c.DatabaseURL), "DatabaseURL")
+	check(validPostgresURL(c.DatabaseReadURL), "DatabaseReadURL")
+	check(c.DataDir != "", "DataDir")
+	check(validAddr(c.HTTPAddr), "HTTPAddr")
+	check((c.GitHubEventsURL.Scheme == "http" || c.GitHubEventsURL.Scheme == "https") && c.GitHubEventsURL.Host != "", "GitHubEventsURL")
+	check(c.PollWorkers >= 1 && c.PollWorkers <= 64, "PollWorkers")
+	check(c.PollQueueSize >= 1 && c.PollQueueSize <= 1_000_000, "PollQueueSize")
+	check(c.PollInterval >= time.Second, "PollInterval")
+	check(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DBMaxConns")
+	check(c.DBMaxConnLifetime > 0, "DBMaxConnLifetime")
+	check(c.QueryTimeout > 0, "QueryTimeout")
+	check(c.ShutdownGrace > 0, "ShutdownGrace")
+	return errs
+}
+
+// validPostgresURL accepts an empty string (not set) or anything pgx can parse.
+func validPostgresURL(s string) bool {
+	if s == "" {
+		return true
+	}
+	_, err := pgxpool.ParseConfig(s)
+	return err == nil
+}
+
+// validAddr accepts host:port with a numeric port (host may be empty).
+func validAddr(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// Redacted returns u with any password replaced, for logs and messages.
+func Redacted(u string) string {
+	if u == "" {
+		return ""
+	}
+	cfg, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		return "(unparsable connection string)"
+	}
+	cc := cfg.ConnConfig
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
+}

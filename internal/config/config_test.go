@@ -1,0 +1,122 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/config"
+)
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != ":8000" || cfg.GitHubEventsURL.String() != "https://api.github.com/events" ||
+		cfg.PollWorkers != 2 || cfg.PollQueueSize != 1000 || cfg.PollInterval != 60*time.Second ||
+		cfg.DBMaxConns != 10 || cfg.DBMaxConnLifetime != time.Hour || cfg.LogLevel != slog.LevelInfo ||
+		cfg.LogFormat != config.LogText || cfg.DatabaseURL != "" || cfg.GitHubToken != "" || cfg.DataDir != ".data" {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+}
+
+func TestValues(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load([]string{
+		"DATABASE_URL=postgres://u:p@db:5432/x", "HTTP_ADDR=127.0.0.1:9000", "GITHUB_EVENTS_URL=http://ghe.local/api/v3/events",
+		"GITHUB_TOKEN=ghp_secret", "POLL_WORKERS=4", "POLL_QUEUE_SIZE=10", "POLL_INTERVAL=2m", "DB_MAX_CONNS=3",
+		"DB_MAX_CONN_LIFETIME=30m", "LOG_LEVEL=debug", "LOG_FORMAT=JSON",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:9000" || cfg.GitHubEventsURL.Host != "ghe.local" || cfg.GitHubToken.Reveal() != "ghp_secret" ||
+		cfg.PollWorkers != 4 || cfg.PollQueueSize != 10 || cfg.PollInterval != 2*time.Minute || cfg.DBMaxConns != 3 ||
+		cfg.DBMaxConnLifetime != 30*time.Minute || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != config.LogJSON {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	// The token never shows itself, however it is printed.
+	for _, s := range []string{fmt.Sprint(cfg.GitHubToken), fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg.GitHubToken)} {
+		if strings.Contains(s, "ghp_secret") {
+			t.Fatalf("token leaked in %q", s)
+		}
+	}
+}
+
+func TestErrorsNameVariableValueAndExpectation(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env  string
+		want string
+	}{
+		{"POLL_INTERVAL=abc", `invalid POLL_INTERVAL="abc": expected a duration of at least 1s, such as 60s or 2m`},
+		{"POLL_INTERVAL=10ms", `invalid POLL_INTERVAL="10ms": expected a duration of at least 1s, such as 60s or 2m`},
+		{"POLL_WORKERS=-1", `invalid POLL_WORKERS="-1": expected a whole number from 1 to 64`},
+		{"POLL_WORKERS=two", `invalid POLL_WORKERS="two": expected a whole number from 1 to 64`},
+		{"POLL_QUEUE_SIZE=0", `invalid POLL_QUEUE_SIZE="0": expected a whole number from 1 to 1000000`},
+		{"GITHUB_EVENTS_URL=ftp://x/events", `invalid GITHUB_EVENTS_URL="ftp://x/events": expected an absolute http(s) URL`},
+		{"GITHUB_EVENTS_URL=api.github.com/events", `invalid GITHUB_EVENTS_URL="api.github.com/events": expected an absolute http(s) URL`},
+		{"GITHUB_EVENTS_URL=http://[::1", `invalid GITHUB_EVENTS_URL="http://[::1": expected an absolute http(s) URL`},
+		{"HTTP_ADDR=8000", `invalid HTTP_ADDR="8000": expected host:port, such as :8000 or 127.0.0.1:8000`},
+		{"DB_MAX_CONNS=0", `invalid DB_MAX_CONNS="0": expected a whole number from 1 to 1000`},
+		{"DB_MAX_CONN_LIFETIME=-1h", `invalid DB_MAX_CONN_LIFETIME="-1h": expected a positive duration such as 30m or 1h`},
+		{"LOG_LEVEL=loud", `invalid LOG_LEVEL="loud": expected one of debug, info, warn, error`},
+		{"LOG_FORMAT=xml", `invalid LOG_FORMAT="xml": expected text or json`},
+		// A connection string may hold a password: its value is never shown.
+		{"DATABASE_URL=postgres://u:hunter2@h:notaport/db", `invalid DATABASE_URL (value not shown): expected a PostgreSQL URL such as postgres://user:pass@host:5432/db`},
+	}
+	for _, c := range cases {
+		_, err := config.Load([]string{c.env})
+		var errs config.Errors
+		if !errors.As(err, &errs) || len(errs) != 1 {
+			t.Errorf("%s: error = %v, want exactly one config error", c.env, err)
+			continue
+		}
+		if got := errs[0].Error(); got != c.want {
+			t.Errorf("%s:\n got  %s\n want %s", c.env, got, c.want)
+		}
+	}
+}
+
+func TestSeveralErrorsOneLineEach(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load([]string{"POLL_INTERVAL=x", "POLL_WORKERS=0", "LOG_FORMAT=yaml"})
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{"POLL_WORKERS", "POLL_INTERVAL", "LOG_FORMAT"}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), "invalid "+w+"=") {
+			t.Errorf("no line names %s:\n%s", w, err)
+		}
+	}
+}
+
+// TestDocumented checks .env.example and the README list every variable,
+// .env.example with its default.
+func TestDocumented(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range config.Vars() {
+		if !strings.Contains(string(example), "\n"+v.Name+"="+v.Default+"\n") {
+			t.Errorf(".env.example lacks %s=%s", v.Name, v.Default)
+		}
+		if !strings.Contains(string(readme), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document `%s`", v.Name)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+// Package model holds the domain types shared by the decoders, the store and
+// the API: a GitHub event as ghevents keeps it, and the known event types.
+package model
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// Event is one GitHub event, reduced to the columns the metrics need plus the
+// complete JSON as received.
+type Event struct {
+	// ID is GitHub's event id (sent as a string of digits).
+	ID int64
+	// Type is the event type, such as "PushEvent". Unknown types are kept as sent.
+	Type string
+	// ActorID and ActorLogin name the user who acted; zero and empty when absent.
+	ActorID    int64
+	ActorLogin string
+	// RepoID and RepoName ("owner/name") name the repository.
+	RepoID   int64
+	RepoName string
+	// OrgID and OrgLogin name the organisation; zero and empty when there is none.
+	OrgID    int64
+	OrgLogin string
+	// Action is payload.action; empty for the types that have none.
+	Action string
+	// CreatedAt is when GitHub says the event happened (UTC, whole seconds).
+	CreatedAt time.Time
+	// Raw is the event JSON exactly as received; nil when it is not kept.
+	Raw json.RawMessage
+}
+
+// EventTypes are the event types GitHub documents for the Events API today,
+// in alphabetical order. The API accepts them as the event_type enum and
+// reports a count for each, zero included. Events of other types (older GH
+// Archive types such as GistEvent) are stored all the same.
+var EventTypes = []string{
+	"CommitCommentEvent",
+	"CreateEvent",
+	"DeleteEvent",
+	"DiscussionEvent",
+	"ForkEvent",
+	"GollumEvent",
+	"IssueCommentEvent",
+	"IssuesEvent",
+	"MemberEvent",
+	"PublicEvent",
+	"PullRequestEvent",
+	"PullRequestReviewCommentEvent",
+	"PullRequestReviewEvent",
+	"PullRequestReviewThreadEvent",
+	"PushEvent",
+	"ReleaseEvent",
+	"SponsorshipEvent",
+	"WatchEvent",
+}
+
+// IsKnownType reports whether t is one of EventTypes.
+func IsKnownType(t string) bool {
+	_, found := slices.BinarySearch(EventTypes, t)
+	return found
+}

@@ -1,0 +1,139 @@
+// Package store is ghevents' only door to PostgreSQL: the connection pool, the
+// migrations, and every query, through the sqlc-generated code in dbgen. It
+// returns the domain types of internal/model and maps driver errors to its
+// own (ErrNotFound, ErrUnavailable) in one place.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ghevents/ghevents/internal/store/dbgen"
+)
+
+var (
+	// ErrNotFound is returned when the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable wraps errors that mean the database cannot be reached
+	// (refused, reset, shutting down, starting up); retrying later may work.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxConns is the most connections the pool opens (0: pgx's default).
+	MaxConns int32
+	// MaxConnLifetime closes and replaces connections older than this (0: pgx's default).
+	MaxConnLifetime time.Duration
+	// ApplicationName is shown in pg_stat_activity.
+	ApplicationName string
+}
+
+// Store runs ghevents' queries over a pgx pool.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *dbgen.Queries
+}
+
+// Open connects a pool to url and checks that the database answers.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's message may quote the string, password included: keep it out.
+		return nil, errors.New("parse database URL: not a valid PostgreSQL connection string")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.MaxConnLifetime > 0 {
+		cfg.MaxConnLifetime = opts.MaxConnLifetime
+	}
+	if opts.ApplicationName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = opts.ApplicationName
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database pool: %w", mapErr(err))
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", mapErr(err))
+	}
+	return New(pool), nil
+}
+
+// New wraps an existing pool.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, q: dbgen.New(pool)}
+}
+
+// Pool returns the underlying pool (for pool statistics and tests).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes every connection of the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return mapErr(s.pool.Ping(ctx))
+}
+
+// mapErr turns driver errors into the store's own: pgx.ErrNoRows becomes
+// ErrNotFound, and errors that mean the server cannot be reached are wrapped
+// so that errors.Is(err, ErrUnavailable) holds. Others pass unchanged.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return ErrNotFound
+	case IsUnavailable(err):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	default:
+		return err
+	}
+}
+
+// IsUnavailable reports whether err means the database could not be reached
+// or went away, as opposed to a query that failed on its own.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case len(pgErr.Code) == 5 && pgErr.Code[:2] == "08": // connection exception
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // admin/crash shutdown, cannot connect now
+			return true
+		case pgErr.Code == "53300": // too many connections
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	// A connection that died mid-query surfaces as an unexpected EOF; pgconn
+	// marks the errors that happened before anything was sent.
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}

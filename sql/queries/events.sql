@@ -1,0 +1,44 @@
+-- name: EventsInsertBatch :execrows
+-- EventsInsertBatch stores a batch of events in one statement. An event whose
+-- identity (id, created_at) is already stored, or repeated inside the batch,
+-- is skipped; the affected-row count is the number of events newly stored.
+-- The arrays are parallel (element i of each describes event i). Optional
+-- values travel as 0 or the empty string and are stored as NULL, so the arrays stay plain.
+INSERT INTO events (
+    id, type, actor_id, actor_login, repo_id, repo_name,
+    org_id, org_login, action, created_at, raw
+)
+SELECT
+    u.id, u.type, NULLIF(u.actor_id, 0), NULLIF(u.actor_login, ''), u.repo_id, u.repo_name,
+    NULLIF(u.org_id, 0), NULLIF(u.org_login, ''), NULLIF(u.action, ''), u.created_at, u.raw
+FROM (
+    -- Several set-returning functions in one select list advance together,
+    -- row i taking element i of every array (sqlc cannot type the
+    -- multi-argument form of unnest).
+    SELECT
+        unnest(@ids::bigint[]) AS id,
+        unnest(@types::text[]) AS type,
+        unnest(@actor_ids::bigint[]) AS actor_id,
+        unnest(@actor_logins::text[]) AS actor_login,
+        unnest(@repo_ids::bigint[]) AS repo_id,
+        unnest(@repo_names::text[]) AS repo_name,
+        unnest(@org_ids::bigint[]) AS org_id,
+        unnest(@org_logins::text[]) AS org_login,
+        unnest(@actions::text[]) AS action,
+        unnest(@created_ats::timestamptz[]) AS created_at,
+        unnest(@raws::jsonb[]) AS raw
+) AS u
+ON CONFLICT (id, created_at) DO NOTHING;
+
+-- name: EventGet :one
+-- EventGet returns one stored event by its identity.
+SELECT id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login,
+       action, created_at, inserted_at, raw
+FROM events
+WHERE id = @id::bigint AND created_at = @created_at::timestamptz;
+
+-- name: EventsNewestCreatedAt :one
+-- EventsNewestCreatedAt is the created_at of the newest stored event (no row
+-- for an empty table). The poller compares it with each round's oldest event
+-- to spot rounds that did not overlap what was already stored.
+SELECT created_at FROM events ORDER BY created_at DESC LIMIT 1;
