@@ -13,8 +13,8 @@ import (
 	"github.com/ghevents/ghevents/internal/model"
 )
 
-// sharedTestdata is the folder of real GitHub events beside the project.
-const sharedTestdata = "../../../shared/testdata/"
+// sharedTestdata holds real GitHub events (copied unmodified from ../shared/testdata; see its README).
+const sharedTestdata = "../../testdata/github/"
 
 func TestDecodeEventFields(t *testing.T) {
 	t.Parallel()
