@@ -19,10 +19,6 @@ func pollCommand() command {
 	return stub("poll", "", "Poll the GitHub Events API and store every event exactly once.")
 }
 
-func serveCommand() command {
-	return stub("serve", "", "Serve the metrics API, the charts and the docs on HTTP_ADDR.")
-}
-
 func importCommand() command {
 	return stub("import", "SOURCE...", "Backfill events from GH Archive hourly dumps (files, folders, URLs or - for stdin).")
 }

@@ -23,3 +23,31 @@ type Event struct {
 	InsertedAt time.Time
 	Raw        []byte
 }
+
+type EventHourlyCount struct {
+	Hour   time.Time
+	Type   string
+	Action string
+	Events int64
+}
+
+type EventTypeCount struct {
+	Type   string
+	Action string
+	Events int64
+}
+
+type RepoTypeActionCount struct {
+	Type    string
+	RepoKey string
+	Action  string
+	Events  int64
+}
+
+type RepoTypeCount struct {
+	Type       string
+	RepoKey    string
+	RepoName   string
+	NameSeenAt time.Time
+	Events     int64
+}
