@@ -86,6 +86,7 @@ func Register(api huma.API, cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Log}
 	s.registerMetrics(api)
+	s.registerCharts(api)
 	return s
 }
 

@@ -19,7 +19,7 @@ func serveCommand() command {
 					return err
 				}
 				defer closeStore()
-				handler := api.New(api.Config{Store: s, Log: a.log, QueryTimeout: a.cfg.QueryTimeout, Version: Version})
+				handler := api.New(api.Config{Store: s, Log: a.log, QueryTimeout: a.cfg.QueryTimeout, Version: Version, ChartMaxPoints: a.cfg.ChartMaxPoints})
 				return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log, nil)
 			}
 		}}

@@ -43,6 +43,8 @@ type Config struct {
 	DBMaxConnLifetime time.Duration `env:"DB_MAX_CONN_LIFETIME" envDefault:"1h" desc:"a pooled connection is closed and replaced after this long" expect:"a positive duration such as 30m or 1h"`
 	QueryTimeout      time.Duration `env:"QUERY_TIMEOUT" envDefault:"5s" desc:"statement timeout of each API query" expect:"a positive duration such as 5s"`
 
+	ChartMaxPoints int `env:"CHART_MAX_POINTS" envDefault:"2000" desc:"most gaps drawn per series on the time-between-events chart (the most recent; the average uses all events)" expect:"a whole number from 10 to 100000"`
+
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" desc:"on SIGINT/SIGTERM, how long requests in flight and queued pages may take to finish" expect:"a positive duration such as 15s"`
 
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info" desc:"least level logged: debug, info, warn or error" expect:"one of debug, info, warn, error"`
@@ -209,6 +211,7 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	check(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DBMaxConns")
 	check(c.DBMaxConnLifetime > 0, "DBMaxConnLifetime")
 	check(c.QueryTimeout > 0, "QueryTimeout")
+	check(c.ChartMaxPoints >= 10 && c.ChartMaxPoints <= 100_000, "ChartMaxPoints")
 	check(c.ShutdownGrace > 0, "ShutdownGrace")
 	return errs
 }
