@@ -175,6 +175,12 @@ func Load(environ []string) (Config, error) {
 		}
 	}
 	if len(errs) > 0 {
+		// In the order of the Config fields (and of .env.example).
+		order := map[string]int{}
+		for i, v := range Vars() {
+			order[v.Name] = i
+		}
+		slices.SortStableFunc(errs, func(a, b *Error) int { return order[a.Var] - order[b.Var] })
 		return Config{}, errs
 	}
 	return cfg, nil
