@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -86,5 +89,25 @@ func TestMigrateUpStatusDown(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, env, "migrate", "sideways"); code != 2 || !strings.Contains(errOut, `unknown action "sideways"`) {
 		t.Fatalf("bad action: %d %q", code, errOut)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	t.Parallel()
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer ok.Close()
+	if code, _, errOut := runCLI(t, nil, "healthcheck", "--url", ok.URL+"/healthz"); code != 0 {
+		t.Fatalf("healthy: %d %s", code, errOut)
+	}
+	if code, _, _ := runCLI(t, nil, "healthcheck", "--url", ok.URL+"/nope"); code != 1 {
+		t.Fatalf("404 answered: exit %d, want 1", code)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(ok.URL, "http://"))
+	if code, _, errOut := runCLI(t, []string{"HTTP_ADDR=:" + port}, "healthcheck"); code != 0 {
+		t.Fatalf("URL from HTTP_ADDR: %d %s", code, errOut)
 	}
 }
