@@ -23,3 +23,17 @@ type Event struct {
 	InsertedAt time.Time
 	Raw        []byte
 }
+
+type ImportStaging struct {
+	ID         int64
+	Type       string
+	ActorID    int64
+	ActorLogin string
+	RepoID     int64
+	RepoName   string
+	OrgID      int64
+	OrgLogin   string
+	Action     string
+	CreatedAt  time.Time
+	Raw        []byte
+}
