@@ -23,10 +23,6 @@ func serveCommand() command {
 	return stub("serve", "", "Serve the metrics API, the charts and the docs on HTTP_ADDR.")
 }
 
-func importCommand() command {
-	return stub("import", "SOURCE...", "Backfill events from GH Archive hourly dumps (files, folders, URLs or - for stdin).")
-}
-
 func runCommand() command {
 	return stub("run", "", "Migrate up, then poll and serve in one process until SIGINT/SIGTERM.")
 }
