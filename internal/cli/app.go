@@ -65,10 +65,25 @@ func (a *app) migrate(ctx context.Context, url string, version int32) error {
 	})
 }
 
+// storeOptions are the pool settings of a command called appName; serving
+// adds the statement timeout and the read replica.
+func (a *app) storeOptions(appName string, serving bool) store.Options {
+	opts := store.Options{
+		MaxConns:        a.cfg.DBMaxConns,
+		MaxConnLifetime: a.cfg.DBMaxConnLifetime,
+		ApplicationName: appName,
+	}
+	if serving {
+		opts.StatementTimeout = a.cfg.QueryTimeout
+		opts.ReadURL = a.cfg.DatabaseReadURL
+	}
+	return opts
+}
+
 // openStore gives a command its store. The private cluster is always
 // migrated (it is ours); with migrate set, DATABASE_URL is migrated too;
 // otherwise its schema must already be current. The caller must call close.
-func (a *app) openStore(ctx context.Context, migrate bool, appName string) (*store.Store, func(), error) {
+func (a *app) openStore(ctx context.Context, migrate bool, opts store.Options) (*store.Store, func(), error) {
 	db, err := a.database(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -79,11 +94,7 @@ func (a *app) openStore(ctx context.Context, migrate bool, appName string) (*sto
 			return nil, nil, err
 		}
 	}
-	s, err := store.Open(ctx, db.url, store.Options{
-		MaxConns:        a.cfg.DBMaxConns,
-		MaxConnLifetime: a.cfg.DBMaxConnLifetime,
-		ApplicationName: appName,
-	})
+	s, err := store.Open(ctx, db.url, opts)
 	if err != nil {
 		db.close()
 		return nil, nil, err

@@ -45,6 +45,7 @@ func commands() []command {
 		importCommand(),
 		runCommand(),
 		statsCommand(),
+		openapiCommand(),
 		versionCommand(),
 	}
 }

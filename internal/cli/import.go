@@ -74,7 +74,7 @@ func importCommand() command {
 					o.Progress = importer.BarProgress(os.Stderr)
 				}
 
-				s, closeStore, err := a.openStore(ctx, false, "ghevents import")
+				s, closeStore, err := a.openStore(ctx, false, a.storeOptions("ghevents import", false))
 				if err != nil {
 					return err
 				}

@@ -15,7 +15,7 @@ func statsCommand() command {
 				if len(args) > 0 {
 					return usagef("takes no arguments, got %q", args)
 				}
-				s, closeStore, err := a.openStore(ctx, false, "ghevents stats")
+				s, closeStore, err := a.openStore(ctx, false, a.storeOptions("ghevents stats", false))
 				if err != nil {
 					return err
 				}

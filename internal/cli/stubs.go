@@ -19,10 +19,6 @@ func pollCommand() command {
 	return stub("poll", "", "Poll the GitHub Events API and store every event exactly once.")
 }
 
-func serveCommand() command {
-	return stub("serve", "", "Serve the metrics API, the charts and the docs on HTTP_ADDR.")
-}
-
 func runCommand() command {
 	return stub("run", "", "Migrate up, then poll and serve in one process until SIGINT/SIGTERM.")
 }

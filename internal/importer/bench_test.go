@@ -68,8 +68,14 @@ func generated(o gen.Options) io.Reader {
 // The Go heap stays flat while a large generated input streams in: the
 // peak does not grow with the input. (BenchmarkImport measures it on
 // millions of events.)
+//
+// Not parallel on purpose: the heap is the whole test process's, so this
+// test runs alone (Go runs the sequential tests before resuming the
+// parallel ones).
 func TestImportMemoryFlat(t *testing.T) {
-	s, ctx := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := store.New(testdb.New(t))
 	n := int64(60_000)
 	if testing.Short() {
 		n = 20_000

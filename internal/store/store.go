@@ -35,16 +35,43 @@ type Options struct {
 	MaxConnLifetime time.Duration
 	// ApplicationName is shown in pg_stat_activity.
 	ApplicationName string
+	// StatementTimeout makes the server cancel any statement running longer
+	// (0: none). Callers also bound each call with a context.
+	StatementTimeout time.Duration
+	// ReadURL, when set, is a read replica for the metric queries.
+	ReadURL string
 }
 
-// Store runs ghevents' queries over a pgx pool.
+// Store runs ghevents' queries over a pgx pool, and the metric queries over
+// a second pool when a read replica is configured.
 type Store struct {
-	pool *pgxpool.Pool
-	q    *dbgen.Queries
+	pool     *pgxpool.Pool
+	q        *dbgen.Queries
+	readPool *pgxpool.Pool
+	readQ    *dbgen.Queries
 }
 
-// Open connects a pool to url and checks that the database answers.
+// Open connects a pool to url (and to opts.ReadURL when set) and checks that
+// the database answers.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	pool, err := openPool(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := New(pool)
+	if opts.ReadURL != "" {
+		readPool, err := openPool(ctx, opts.ReadURL, opts)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("read replica: %w", err)
+		}
+		s.readPool, s.readQ = readPool, dbgen.New(readPool)
+	}
+	return s, nil
+}
+
+// PoolConfig parses url into a pool configuration with ghevents' settings.
+func PoolConfig(url string, opts Options) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message may quote the string, password included: keep it out.
@@ -56,8 +83,25 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MaxConnLifetime > 0 {
 		cfg.MaxConnLifetime = opts.MaxConnLifetime
 	}
+	params := cfg.ConnConfig.RuntimeParams
 	if opts.ApplicationName != "" {
-		cfg.ConnConfig.RuntimeParams["application_name"] = opts.ApplicationName
+		params["application_name"] = opts.ApplicationName
+	}
+	if opts.StatementTimeout > 0 {
+		params["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
+	}
+	// The metric queries have optional filters (`$1 IS NULL OR col = $1`):
+	// planning each execution with its values lets PostgreSQL drop the
+	// filters not given and pick the index that fits the others. A generic
+	// plan, cached after five runs, could not.
+	params["plan_cache_mode"] = "force_custom_plan"
+	return cfg, nil
+}
+
+func openPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) {
+	cfg, err := PoolConfig(url, opts)
+	if err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -69,19 +113,25 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", mapErr(err))
 	}
-	return New(pool), nil
+	return pool, nil
 }
 
-// New wraps an existing pool.
+// New wraps an existing pool (used for writes and reads alike).
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: dbgen.New(pool)}
+	q := dbgen.New(pool)
+	return &Store{pool: pool, q: q, readPool: pool, readQ: q}
 }
 
-// Pool returns the underlying pool (for pool statistics and tests).
+// Pool returns the underlying (primary) pool, for pool statistics and tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Close closes every connection of the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes every connection of the pools.
+func (s *Store) Close() {
+	if s.readPool != s.pool {
+		s.readPool.Close()
+	}
+	s.pool.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -136,4 +186,14 @@ func IsUnavailable(err error) bool {
 	// A connection that died mid-query surfaces as an unexpected EOF; pgconn
 	// marks the errors that happened before anything was sent.
 	return pgconn.SafeToRetry(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+// IsTimeout reports whether err means a statement ran out of time: the
+// server's statement_timeout (SQLSTATE 57014) or the caller's deadline.
+func IsTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "57014" {
+		return true
+	}
+	return pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -24,6 +24,19 @@ type Event struct {
 	Raw        []byte
 }
 
+type EventHourlyCount struct {
+	Hour   time.Time
+	Type   string
+	Action string
+	Events int64
+}
+
+type EventTypeCount struct {
+	Type   string
+	Action string
+	Events int64
+}
+
 type ImportStaging struct {
 	ID         int64
 	Type       string
@@ -36,4 +49,19 @@ type ImportStaging struct {
 	Action     string
 	CreatedAt  time.Time
 	Raw        []byte
+}
+
+type RepoTypeActionCount struct {
+	Type    string
+	RepoKey string
+	Action  string
+	Events  int64
+}
+
+type RepoTypeCount struct {
+	Type       string
+	RepoKey    string
+	RepoName   string
+	NameSeenAt time.Time
+	Events     int64
 }

@@ -1,0 +1,127 @@
+// Package api serves ghevents over HTTP: the metrics as JSON operations
+// (Huma v2, OpenAPI 3.1), the charts as HTML operations, the interactive docs
+// with their assets embedded, and the / redirect. It reads the database only
+// through internal/store.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/ghevents/ghevents/internal/store"
+)
+
+// Config is what the API needs.
+type Config struct {
+	// Store answers the metric queries.
+	Store *store.Store
+	// Log receives one line per request and the errors.
+	Log *slog.Logger
+	// QueryTimeout bounds each request's database work (0: 5 s).
+	QueryTimeout time.Duration
+	// Version is shown in the OpenAPI document.
+	Version string
+	// Now is the clock (nil: time.Now); tests fix it.
+	Now func() time.Time
+	// ChartMaxPoints caps the points drawn per chart series (0: 2,000).
+	ChartMaxPoints int
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns the whole HTTP handler: Huma operations, docs, assets, the
+// redirect, request logging and panic recovery.
+func New(cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	api := humago.New(mux, HumaConfig(cfg.Version))
+	s := Register(api, cfg)
+	s.registerPages(mux)
+	return s.middleware(mux)
+}
+
+// HumaConfig is the Huma configuration: OpenAPI 3.1 at /openapi.json and
+// /openapi.yaml (3.0.3 at /openapi-3.0.json), Huma's CDN-based docs page off
+// (ours is served from the binary), unknown query parameters refused.
+func HumaConfig(version string) huma.Config {
+	cfg := huma.DefaultConfig("ghevents API", version)
+	cfg.Info.Description = "Metrics over the public GitHub events ghevents has stored: " +
+		"the average time between events, the number of events per type in a time window, " +
+		"and the repositories with the most events of a type. Charts of the same numbers are at /visualization."
+	cfg.DocsPath = ""
+	// No `$schema` field or Link header in the answers: the bodies are
+	// exactly the documented objects.
+	cfg.CreateHooks = nil
+	cfg.RejectUnknownQueryParameters = true
+	cfg.Tags = []*huma.Tag{
+		{Name: "metrics", Description: "JSON metrics over the stored events."},
+		{Name: "visualization", Description: "HTML charts of the same metrics."},
+	}
+	return cfg
+}
+
+// Register adds every operation to api and returns the server behind them
+// (tests use it with humatest).
+func Register(api huma.API, cfg Config) *Server {
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ChartMaxPoints <= 0 {
+		cfg.ChartMaxPoints = 2000
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Log}
+	s.registerMetrics(api)
+	return s
+}
+
+// queryContext bounds a request's database work by QUERY_TIMEOUT; the
+// request's own context already ends when the client goes away.
+func (s *Server) queryContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.QueryTimeout)
+}
+
+// dbError turns a store error into the problem the client sees, without
+// internals: 503 when the database cannot be reached or took too long,
+// 500 otherwise (logged with its cause).
+func (s *Server) dbError(ctx context.Context, op string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		s.log.Warn("database unavailable", slog.String("operation", op), slog.String("error", err.Error()))
+		return huma.Error503ServiceUnavailable("the database is unavailable; try again shortly")
+	case errors.Is(err, context.DeadlineExceeded) || store.IsTimeout(err):
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The client went away; nobody reads this answer.
+			return huma.Error503ServiceUnavailable("request cancelled")
+		}
+		s.log.Warn("query timed out", slog.String("operation", op), slog.Duration("timeout", s.cfg.QueryTimeout))
+		return huma.Error503ServiceUnavailable("the query took longer than the server allows (QUERY_TIMEOUT); try a narrower filter")
+	case errors.Is(err, context.Canceled):
+		return huma.Error503ServiceUnavailable("request cancelled")
+	default:
+		s.log.Error("query failed", slog.String("operation", op), slog.String("error", err.Error()))
+		return huma.Error500InternalServerError("internal error; it has been logged")
+	}
+}
+
+// OpenAPI returns the API's document, built without a database (for
+// `ghevents openapi` and client generation).
+func OpenAPI(version string) *huma.OpenAPI {
+	api := humago.New(http.NewServeMux(), HumaConfig(version))
+	Register(api, Config{Version: version})
+	return api.OpenAPI()
+}

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+)
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware logs each request (method, path, status, duration), answers a
+// panic with a plain 500 (logged with its stack, never sent), refuses
+// request bodies, and sets X-Content-Type-Options on everything.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw.Header().Set("X-Content-Type-Options", "nosniff")
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic serving request", slog.String("path", r.URL.Path), slog.Any("panic", p),
+					slog.String("stack", string(debug.Stack())))
+				if !sw.wrote {
+					writeProblem(sw, http.StatusInternalServerError, "internal error; it has been logged")
+				}
+			}
+			s.log.Info("request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)))
+		}()
+		// The API is read-only: no request carries a body.
+		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
+			writeProblem(sw, http.StatusRequestEntityTooLarge, "request bodies are not accepted: every operation is a GET with query parameters")
+			return
+		}
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// writeProblem answers with an RFC 9457 problem outside Huma's handlers.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]any{"title": http.StatusText(status), "status": status, "detail": detail})
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,115 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ghevents/ghevents/internal/model"
+)
+
+// TestOpenAPIDocuments parses the three published documents and checks
+// every operation and parameter is there and documented.
+func TestOpenAPIDocuments(t *testing.T) {
+	f := setup(t, nil)
+	docs := map[string]func([]byte) (map[string]any, error){
+		"/openapi.json": func(b []byte) (m map[string]any, err error) { err = json.Unmarshal(b, &m); return },
+		"/openapi.yaml": func(b []byte) (m map[string]any, err error) { err = yaml.Unmarshal(b, &m); return },
+		"/openapi-3.0.json": func(b []byte) (m map[string]any, err error) {
+			err = json.Unmarshal(b, &m)
+			return
+		},
+	}
+	wantVersion := map[string]string{"/openapi.json": "3.1.0", "/openapi.yaml": "3.1.0", "/openapi-3.0.json": "3.0.3"}
+	type opWant struct {
+		params   map[string]bool // name -> required
+		tag      string
+		enumOn   string
+		statuses []string
+	}
+	want := map[string]opWant{
+		"/metrics/event-avg-time": {params: map[string]bool{"event_type": true, "action": false, "repository_name": false},
+			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "500", "503"}},
+		"/metrics/events-total-count": {params: map[string]bool{"offset": true, "action": false, "repository_name": false},
+			tag: "metrics", statuses: []string{"200", "422", "500", "503"}},
+		"/metrics/multiple-events-repos": {params: map[string]bool{"event_type": true, "minimal_events_count": false, "limit": false},
+			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "500", "503"}},
+	}
+	for path, parse := range docs {
+		status, _, body := get(t, f.srv.URL, path)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, status)
+		}
+		doc, err := parse(body)
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", path, err)
+		}
+		if doc["openapi"] != wantVersion[path] {
+			t.Errorf("%s: openapi = %v, want %s", path, doc["openapi"], wantVersion[path])
+		}
+		paths, _ := doc["paths"].(map[string]any)
+		for p, w := range want {
+			item, _ := paths[p].(map[string]any)
+			op, _ := item["get"].(map[string]any)
+			if op == nil {
+				t.Errorf("%s: no GET %s", path, p)
+				continue
+			}
+			for _, k := range []string{"summary", "description", "operationId"} {
+				if s, _ := op[k].(string); s == "" {
+					t.Errorf("%s %s: no %s", path, p, k)
+				}
+			}
+			if tags, _ := op["tags"].([]any); len(tags) != 1 || tags[0] != w.tag {
+				t.Errorf("%s %s: tags %v, want [%s]", path, p, op["tags"], w.tag)
+			}
+			responses, _ := op["responses"].(map[string]any)
+			for _, st := range w.statuses {
+				if responses[st] == nil {
+					t.Errorf("%s %s: no %s response", path, p, st)
+				}
+			}
+			params, _ := op["parameters"].([]any)
+			seen := map[string]bool{}
+			for _, raw := range params {
+				prm := raw.(map[string]any)
+				name := prm["name"].(string)
+				seen[name] = true
+				req, known := w.params[name]
+				if !known {
+					t.Errorf("%s %s: unexpected parameter %s", path, p, name)
+					continue
+				}
+				if got, _ := prm["required"].(bool); got != req {
+					t.Errorf("%s %s: %s required=%v, want %v", path, p, name, got, req)
+				}
+				schema, _ := prm["schema"].(map[string]any)
+				if d, _ := prm["description"].(string); d == "" {
+					if d, _ = schema["description"].(string); d == "" {
+						t.Errorf("%s %s: %s has no description", path, p, name)
+					}
+				}
+				if prm["example"] == nil && schema["examples"] == nil && schema["example"] == nil {
+					t.Errorf("%s %s: %s has no example", path, p, name)
+				}
+				if name == w.enumOn {
+					var enum []string
+					for _, v := range schema["enum"].([]any) {
+						enum = append(enum, v.(string))
+					}
+					if !slices.Equal(enum, model.EventTypes) {
+						t.Errorf("%s %s: %s enum %v, want %v", path, p, name, enum, model.EventTypes)
+					}
+				}
+			}
+			for name := range w.params {
+				if !seen[name] {
+					t.Errorf("%s %s: parameter %s missing", path, p, name)
+				}
+			}
+		}
+	}
+}

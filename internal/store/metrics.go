@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghevents/ghevents/internal/store/dbgen"
+)
+
+// EventFilter selects events for the metrics. Empty fields match everything;
+// RepoName and Action are compared case-insensitively.
+type EventFilter struct {
+	EventType string
+	RepoName  string
+	Action    string
+}
+
+func (f EventFilter) repo() *string   { return optional(f.RepoName) }
+func (f EventFilter) action() *string { return optional(f.Action) }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// EventSpan is how many events match a filter and when the oldest and newest
+// of them happened (nil when none match).
+type EventSpan struct {
+	Count          int64
+	Oldest, Newest *time.Time
+}
+
+// AvgGapSeconds is the average time between adjacent matching events:
+// (newest - oldest) / (count - 1), or nil with fewer than two events.
+func (s EventSpan) AvgGapSeconds() *float64 {
+	if s.Count < 2 || s.Oldest == nil || s.Newest == nil {
+		return nil
+	}
+	avg := s.Newest.Sub(*s.Oldest).Seconds() / float64(s.Count-1)
+	return &avg
+}
+
+// EventSpan counts the events of f.EventType matching f and finds the oldest
+// and newest, in one statement (one snapshot).
+func (s *Store) EventSpan(ctx context.Context, f EventFilter) (EventSpan, error) {
+	r, err := s.read().MetricsEventSpan(ctx, dbgen.MetricsEventSpanParams{
+		EventType: f.EventType, RepoName: f.repo(), Action: f.action(),
+	})
+	if err != nil {
+		return EventSpan{}, fmt.Errorf("event span of %s: %w", f.EventType, mapErr(err))
+	}
+	return EventSpan{Count: r.EventsCount, Oldest: utcPtr(r.Oldest), Newest: utcPtr(r.Newest)}, nil
+}
+
+// Gap is one event's time and the seconds since the previous matching event.
+type Gap struct {
+	At      time.Time
+	Seconds float64
+}
+
+// EventGaps returns the gaps between adjacent events matching f (LAG over
+// created_at) for the newest maxGaps events, oldest first.
+func (s *Store) EventGaps(ctx context.Context, f EventFilter, maxGaps int) ([]Gap, error) {
+	rows, err := s.read().MetricsEventGaps(ctx, dbgen.MetricsEventGapsParams{
+		EventType: f.EventType, RepoName: f.repo(), Action: f.action(), MaxRows: int64(maxGaps) + 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("event gaps of %s: %w", f.EventType, mapErr(err))
+	}
+	gaps := make([]Gap, len(rows))
+	for i, r := range rows {
+		gaps[i] = Gap{At: r.CreatedAt.UTC(), Seconds: r.GapSeconds}
+	}
+	return gaps, nil
+}
+
+// TypeCounts is how many events of each type happened since a time.
+type TypeCounts struct {
+	// Counts has a key per type with at least one event.
+	Counts map[string]int64
+	// Total is the sum of Counts.
+	Total int64
+	// Oldest is the oldest event counted; nil when none.
+	Oldest *time.Time
+}
+
+// CountsSince counts the events of each type created at or after since,
+// optionally of one repository and one action (both case-insensitive).
+// Everything is read in one repeatable-read snapshot.
+func (s *Store) CountsSince(ctx context.Context, since time.Time, repoName, action string) (TypeCounts, error) {
+	f := EventFilter{RepoName: repoName, Action: action}
+	out := TypeCounts{Counts: map[string]int64{}}
+	err := s.readTx(ctx, func(q *dbgen.Queries) error {
+		if repoName == "" {
+			// Whole hours from the hourly summary, the partial first hour from events.
+			firstFullHour := since.Truncate(time.Hour)
+			if !firstFullHour.Equal(since) {
+				firstFullHour = firstFullHour.Add(time.Hour)
+			}
+			rows, err := q.MetricsTypeCountsSince(ctx, dbgen.MetricsTypeCountsSinceParams{
+				Since: since, FirstFullHour: firstFullHour, Action: f.action(),
+			})
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				out.Counts[r.Type] = r.Events
+				out.Total += r.Events
+			}
+		} else {
+			rows, err := q.MetricsRepoTypeCountsSince(ctx, dbgen.MetricsRepoTypeCountsSinceParams{
+				RepoName: repoName, Since: since, Action: f.action(),
+			})
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				out.Counts[r.Type] = r.Events
+				out.Total += r.Events
+			}
+		}
+		if out.Total == 0 {
+			return nil
+		}
+		oldest, err := q.MetricsOldestSince(ctx, dbgen.MetricsOldestSinceParams{
+			Since: since, RepoName: f.repo(), Action: f.action(),
+		})
+		if err != nil {
+			return err
+		}
+		oldest = oldest.UTC()
+		out.Oldest = &oldest
+		return nil
+	})
+	if err != nil {
+		return TypeCounts{}, fmt.Errorf("count events since %s: %w", since.Format(time.RFC3339), err)
+	}
+	return out, nil
+}
+
+// RepoCount is a repository and its number of events of one type.
+type RepoCount struct {
+	RepoName string
+	Events   int64
+}
+
+// TopRepos returns how many repositories have more than minEvents events of
+// eventType, and the first limit of them by count (descending) then name.
+func (s *Store) TopRepos(ctx context.Context, eventType string, minEvents int64, limit int) (total int64, repos []RepoCount, err error) {
+	err = s.readTx(ctx, func(q *dbgen.Queries) error {
+		rows, err := q.MetricsTopRepos(ctx, dbgen.MetricsTopReposParams{
+			EventType: eventType, MinEvents: minEvents, MaxRows: int64(limit),
+		})
+		if err != nil {
+			return err
+		}
+		repos = make([]RepoCount, len(rows))
+		for i, r := range rows {
+			repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
+		}
+		if len(rows) < limit {
+			total = int64(len(rows)) // all of them fit: no need to count
+			return nil
+		}
+		total, err = q.MetricsCountRepos(ctx, dbgen.MetricsCountReposParams{EventType: eventType, MinEvents: minEvents})
+		return err
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("top repositories of %s: %w", eventType, err)
+	}
+	return total, repos, nil
+}
+
+// readTx runs fn in a read-only repeatable-read transaction on the read
+// pool, so that several queries see one snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(q *dbgen.Queries) error) error {
+	err := pgx.BeginTxFunc(ctx, s.readPool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(s.q.WithTx(tx)) })
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return mapErr(err)
+	}
+	return err
+}
+
+// read returns the queries bound to the read pool.
+func (s *Store) read() *dbgen.Queries { return s.readQ }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

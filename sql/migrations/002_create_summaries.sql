@@ -1,0 +1,161 @@
+-- Summary tables for the metrics, kept exact by statement-level triggers on
+-- events. A trigger sees, through its transition table, only the rows a
+-- statement really inserted (INSERT ... ON CONFLICT DO NOTHING skips
+-- duplicates before they get there) or deleted, so the counts stay equal to
+-- what events holds whatever path writes: the poller, the import, retention,
+-- a hand-run COPY. Counts are maintained at insert time, never approximated.
+--
+-- action is lower(payload.action), or the empty string for types without one.
+
+-- All-time count per (type, action): the events_count of
+-- /metrics/event-avg-time without a repository filter (a handful of rows).
+CREATE TABLE event_type_counts (
+    type   text   NOT NULL,
+    action text   NOT NULL,
+    events bigint NOT NULL,
+    CONSTRAINT event_type_counts_pkey PRIMARY KEY (type, action)
+);
+
+-- Count per UTC hour, type and action: /metrics/events-total-count adds up
+-- the whole hours of its window here and counts only the partial first hour
+-- in events (through events_created_idx).
+CREATE TABLE event_hourly_counts (
+    hour   timestamptz NOT NULL,
+    type   text        NOT NULL,
+    action text        NOT NULL,
+    events bigint      NOT NULL,
+    CONSTRAINT event_hourly_counts_pkey PRIMARY KEY (hour, type, action)
+);
+
+-- Count per (type, repository): /metrics/multiple-events-repos reads its top
+-- rows through repo_type_counts_rank_idx (ties ordered by the lower-cased
+-- name, bytewise, so the order is the same on every server), and
+-- event-avg-time filtered by a repository reads its count by primary key.
+-- repo_name is the spelling of the repository's newest event (names are
+-- compared case-insensitively).
+CREATE TABLE repo_type_counts (
+    type         text        NOT NULL,
+    repo_key     text        NOT NULL,
+    repo_name    text        NOT NULL,
+    name_seen_at timestamptz NOT NULL,
+    events       bigint      NOT NULL,
+    CONSTRAINT repo_type_counts_pkey PRIMARY KEY (type, repo_key)
+);
+CREATE INDEX repo_type_counts_rank_idx ON repo_type_counts (type, events DESC, repo_key COLLATE "C");
+
+-- Count per (type, repository, action), for events that have an action:
+-- event-avg-time filtered by both a repository and an action.
+CREATE TABLE repo_type_action_counts (
+    type     text   NOT NULL,
+    repo_key text   NOT NULL,
+    action   text   NOT NULL,
+    events   bigint NOT NULL,
+    CONSTRAINT repo_type_action_counts_pkey PRIMARY KEY (type, repo_key, action)
+);
+
+-- Each upsert aggregates the statement's rows and applies them in key order,
+-- so concurrent writers lock summary rows in the same order (no deadlock).
+CREATE FUNCTION events_summaries_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO event_type_counts AS c (type, action, events)
+    SELECT n.type, coalesce(lower(n.action), ''), count(*)
+    FROM new_events n GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (type, action) DO UPDATE SET events = c.events + excluded.events;
+
+    INSERT INTO event_hourly_counts AS c (hour, type, action, events)
+    SELECT date_trunc('hour', n.created_at, 'UTC'), n.type, coalesce(lower(n.action), ''), count(*)
+    FROM new_events n GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (hour, type, action) DO UPDATE SET events = c.events + excluded.events;
+
+    INSERT INTO repo_type_counts AS c (type, repo_key, repo_name, name_seen_at, events)
+    SELECT g.type, g.repo_key, g.repo_name, g.created_at, g.events
+    FROM (
+        SELECT DISTINCT ON (n.type, n.repo_key) n.type, n.repo_key, n.repo_name, n.created_at,
+               count(*) OVER (PARTITION BY n.type, n.repo_key) AS events
+        FROM new_events n
+        ORDER BY n.type, n.repo_key, n.created_at DESC, n.repo_name
+    ) g
+    ORDER BY g.type, g.repo_key
+    ON CONFLICT (type, repo_key) DO UPDATE SET
+        events       = c.events + excluded.events,
+        repo_name    = CASE WHEN excluded.name_seen_at >= c.name_seen_at THEN excluded.repo_name ELSE c.repo_name END,
+        name_seen_at = greatest(c.name_seen_at, excluded.name_seen_at);
+
+    INSERT INTO repo_type_action_counts AS c (type, repo_key, action, events)
+    SELECT n.type, n.repo_key, lower(n.action), count(*)
+    FROM new_events n WHERE n.action IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (type, repo_key, action) DO UPDATE SET events = c.events + excluded.events;
+
+    RETURN NULL;
+END
+$fn$;
+
+CREATE FUNCTION events_summaries_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE event_type_counts c SET events = c.events - d.events
+    FROM (SELECT o.type, coalesce(lower(o.action), '') AS action, count(*) AS events
+          FROM old_events o GROUP BY 1, 2 ORDER BY 1, 2) d
+    WHERE c.type = d.type AND c.action = d.action;
+    DELETE FROM event_type_counts WHERE events <= 0;
+
+    UPDATE event_hourly_counts c SET events = c.events - d.events
+    FROM (SELECT date_trunc('hour', o.created_at, 'UTC') AS hour, o.type, coalesce(lower(o.action), '') AS action,
+                 count(*) AS events
+          FROM old_events o GROUP BY 1, 2, 3 ORDER BY 1, 2, 3) d
+    WHERE c.hour = d.hour AND c.type = d.type AND c.action = d.action;
+    DELETE FROM event_hourly_counts c
+    USING (SELECT DISTINCT date_trunc('hour', o.created_at, 'UTC') AS hour FROM old_events o) d
+    WHERE c.hour = d.hour AND c.events <= 0;
+
+    UPDATE repo_type_counts c SET events = c.events - d.events
+    FROM (SELECT o.type, o.repo_key, count(*) AS events FROM old_events o GROUP BY 1, 2 ORDER BY 1, 2) d
+    WHERE c.type = d.type AND c.repo_key = d.repo_key;
+    DELETE FROM repo_type_counts c
+    USING (SELECT DISTINCT o.type, o.repo_key FROM old_events o) d
+    WHERE c.type = d.type AND c.repo_key = d.repo_key AND c.events <= 0;
+
+    UPDATE repo_type_action_counts c SET events = c.events - d.events
+    FROM (SELECT o.type, o.repo_key, lower(o.action) AS action, count(*) AS events
+          FROM old_events o WHERE o.action IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3) d
+    WHERE c.type = d.type AND c.repo_key = d.repo_key AND c.action = d.action;
+    DELETE FROM repo_type_action_counts c
+    USING (SELECT DISTINCT o.type, o.repo_key FROM old_events o WHERE o.action IS NOT NULL) d
+    WHERE c.type = d.type AND c.repo_key = d.repo_key AND c.events <= 0;
+
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER events_summaries_insert AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_summaries_insert();
+
+CREATE TRIGGER events_summaries_delete AFTER DELETE ON events
+    REFERENCING OLD TABLE AS old_events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_summaries_delete();
+
+-- Existing rows (a database migrated after events were stored).
+INSERT INTO event_type_counts (type, action, events)
+SELECT type, coalesce(lower(action), ''), count(*) FROM events GROUP BY 1, 2;
+
+INSERT INTO event_hourly_counts (hour, type, action, events)
+SELECT date_trunc('hour', created_at, 'UTC'), type, coalesce(lower(action), ''), count(*) FROM events GROUP BY 1, 2, 3;
+
+INSERT INTO repo_type_counts (type, repo_key, repo_name, name_seen_at, events)
+SELECT DISTINCT ON (type, repo_key) type, repo_key, repo_name, created_at,
+       count(*) OVER (PARTITION BY type, repo_key)
+FROM events ORDER BY type, repo_key, created_at DESC, repo_name;
+
+INSERT INTO repo_type_action_counts (type, repo_key, action, events)
+SELECT type, repo_key, lower(action), count(*) FROM events WHERE action IS NOT NULL GROUP BY 1, 2, 3;
+
+---- create above / drop below ----
+
+DROP TRIGGER events_summaries_delete ON events;
+DROP TRIGGER events_summaries_insert ON events;
+DROP FUNCTION events_summaries_delete();
+DROP FUNCTION events_summaries_insert();
+DROP TABLE repo_type_action_counts;
+DROP TABLE repo_type_counts;
+DROP TABLE event_hourly_counts;
+DROP TABLE event_type_counts;

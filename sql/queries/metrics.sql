@@ -1,0 +1,128 @@
+-- Metric queries. Optional filters are written `sqlc.narg(x)::text IS NULL
+-- OR ...`; the pool plans every statement with its actual values
+-- (plan_cache_mode = force_custom_plan), so PostgreSQL folds away the filters
+-- not given and uses the index that fits the ones that are.
+
+-- name: MetricsEventSpan :one
+-- MetricsEventSpan is the count, oldest and newest created_at of the events of
+-- one type, optionally of one repository (case-insensitive) and one action
+-- (case-insensitive). The count comes from the summary tables; oldest and
+-- newest are one index probe each (NULL when nothing matches). The average
+-- gap between adjacent events is then (newest - oldest) / (count - 1): the
+-- gaps telescope, so their sum is newest - oldest whatever the ties (see
+-- MetricsEventGaps for the LAG form).
+SELECT c.events_count, o.created_at AS oldest, n.created_at AS newest
+FROM (
+    SELECT coalesce(CASE
+        WHEN sqlc.narg(repo_name)::text IS NULL AND sqlc.narg(action)::text IS NULL THEN
+            (SELECT sum(t.events) FROM event_type_counts t WHERE t.type = @event_type::text)
+        WHEN sqlc.narg(repo_name)::text IS NULL THEN
+            (SELECT t.events FROM event_type_counts t
+             WHERE t.type = @event_type::text AND t.action = lower(sqlc.narg(action)::text))
+        WHEN sqlc.narg(action)::text IS NULL THEN
+            (SELECT r.events FROM repo_type_counts r
+             WHERE r.type = @event_type::text AND r.repo_key = lower(sqlc.narg(repo_name)::text))
+        ELSE
+            (SELECT ra.events FROM repo_type_action_counts ra
+             WHERE ra.type = @event_type::text AND ra.repo_key = lower(sqlc.narg(repo_name)::text)
+               AND ra.action = lower(sqlc.narg(action)::text))
+    END, 0)::bigint AS events_count
+) c
+-- The oldest and newest matching events are joined back by primary key: one
+-- index probe each, and a LEFT JOIN tells sqlc their times may be NULL.
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT e.id, e.created_at FROM events e
+    WHERE e.type = @event_type::text
+      AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+    ORDER BY e.created_at LIMIT 1
+)
+LEFT JOIN events n ON (n.id, n.created_at) = (
+    SELECT e.id, e.created_at FROM events e
+    WHERE e.type = @event_type::text
+      AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+    ORDER BY e.created_at DESC LIMIT 1
+);
+
+-- name: MetricsEventGaps :many
+-- MetricsEventGaps is the reference definition of the average: each matching
+-- event's created_at and its gap to the previous one (LAG over created_at),
+-- for the newest max_rows events (the oldest of them has no gap and is left
+-- out, so pass one more than the gaps wanted). The charts draw these gaps; a test checks their average over
+-- all events equals MetricsEventSpan's.
+SELECT g.created_at, g.gap_seconds::float8 AS gap_seconds
+FROM (
+    SELECT r.created_at,
+           extract(epoch FROM r.created_at - lag(r.created_at) OVER (ORDER BY r.created_at)) AS gap_seconds
+    FROM (
+        SELECT e.created_at FROM events e
+        WHERE e.type = @event_type::text
+          AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
+          AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+        ORDER BY e.created_at DESC
+        LIMIT @max_rows::bigint
+    ) r
+) g
+WHERE g.gap_seconds IS NOT NULL
+ORDER BY g.created_at;
+
+-- name: MetricsTypeCountsSince :many
+-- MetricsTypeCountsSince counts the events of each type created at or after
+-- since, optionally of one action. Whole UTC hours from first_full_hour on
+-- come from event_hourly_counts; the partial hour [since, first_full_hour)
+-- is counted in events. The caller passes first_full_hour = since rounded
+-- up to the hour.
+SELECT s.type, sum(s.events)::bigint AS events
+FROM (
+    SELECT h.type, h.events FROM event_hourly_counts h
+    WHERE h.hour >= @first_full_hour::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT e.type, count(*) AS events FROM events e
+    WHERE e.created_at >= @since::timestamptz AND e.created_at < @first_full_hour::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+    GROUP BY e.type
+) s
+GROUP BY s.type
+HAVING sum(s.events) > 0
+ORDER BY s.type;
+
+-- name: MetricsRepoTypeCountsSince :many
+-- MetricsRepoTypeCountsSince counts the events of each type of one
+-- repository (case-insensitive) created at or after since, optionally of one
+-- action, from events_repo_type_created_idx.
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower(@repo_name::text) AND e.created_at >= @since::timestamptz
+  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+GROUP BY e.type
+ORDER BY e.type;
+
+-- name: MetricsOldestSince :one
+-- MetricsOldestSince is the created_at of the oldest event at or after since
+-- matching the optional repository and action filters; no row when none.
+SELECT e.created_at AS oldest
+FROM events e
+WHERE e.created_at >= @since::timestamptz
+  AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
+  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+ORDER BY e.created_at
+LIMIT 1;
+
+-- name: MetricsTopRepos :many
+-- MetricsTopRepos lists the repositories with more than min_events events of
+-- one type, most events first, then by name (case-insensitive), at most
+-- max_rows of them.
+SELECT r.repo_name, r.events
+FROM repo_type_counts r
+WHERE r.type = @event_type::text AND r.events > @min_events::bigint
+ORDER BY r.events DESC, r.repo_key COLLATE "C"
+LIMIT @max_rows::bigint;
+
+-- name: MetricsCountRepos :one
+-- MetricsCountRepos counts the repositories with more than min_events events
+-- of one type (all of them, not only the ones MetricsTopRepos returns).
+SELECT count(*)::bigint AS repositories
+FROM repo_type_counts r
+WHERE r.type = @event_type::text AND r.events > @min_events::bigint;
