@@ -132,6 +132,12 @@ func TestImportRealFilesTwice(t *testing.T) {
 		t.Fatalf("test data: %d, %d, %d distinct events; README says 7702, 800, 2", want2015, want2021, want2024)
 	}
 	total := want2015 + want2021 + want2024
+	var pushes2021 int64
+	for _, l := range readLines(t, day2021) {
+		if parse(t, l).Type == "PushEvent" {
+			pushes2021++
+		}
+	}
 
 	sum := run(t, ctx, s, importer.Options{BatchSize: 1000}, hour2015, day2021, push2024)
 	if !sum.Clean() || sum.Events != total || sum.Stored != total || sum.Duplicates != 0 || len(sum.Files) != 3 {
@@ -164,6 +170,14 @@ func TestImportRealFilesTwice(t *testing.T) {
 	}
 	if got := count(t, ctx, s, `SELECT count(*) FROM events`); got != total {
 		t.Fatalf("after the second import the table holds %d rows, want %d", got, total)
+	}
+	// The summary tables, kept by statement triggers on events, saw only
+	// the rows really inserted: duplicates skipped by ON CONFLICT count nowhere.
+	if got := count(t, ctx, s, `SELECT COALESCE(sum(events), 0)::bigint FROM event_type_counts`); got != total {
+		t.Fatalf("event_type_counts sums to %d, want %d", got, total)
+	}
+	if got := count(t, ctx, s, `SELECT COALESCE(sum(events), 0)::bigint FROM event_type_counts WHERE type = 'PushEvent'`); got != 4280+pushes2021+2 {
+		t.Fatalf("event_type_counts has %d PushEvents, want %d", got, 4280+pushes2021+2)
 	}
 }
 
