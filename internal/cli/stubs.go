@@ -19,10 +19,6 @@ func pollCommand() command {
 	return stub("poll", "", "Poll the GitHub Events API and store every event exactly once.")
 }
 
-func importCommand() command {
-	return stub("import", "SOURCE...", "Backfill events from GH Archive hourly dumps (files, folders, URLs or - for stdin).")
-}
-
 func runCommand() command {
 	return stub("run", "", "Migrate up, then poll and serve in one process until SIGINT/SIGTERM.")
 }
