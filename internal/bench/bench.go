@@ -1,0 +1,400 @@
+// Package bench is the tooling of ghevents' end-to-end benchmarks (make
+// bench, make soak): a generated data set kept in a database of its own and
+// reused across runs, the real binary started as a server, a load generator
+// on loopback, latency percentiles and the server's memory.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghevents/ghevents/internal/gen"
+	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/store"
+)
+
+// Dataset is a database holding a generated data set.
+type Dataset struct {
+	// URL connects to it.
+	URL string
+	// Events is how many events it holds.
+	Events int64
+	// Start and End bound the events' created_at.
+	Start, End time.Time
+}
+
+// Span is how much time a data set covers: a month of polling.
+const Span = 30 * 24 * time.Hour
+
+// marker is stored as the database's comment once the data set is complete.
+func marker(events, seed int64, end time.Time) string {
+	return fmt.Sprintf("ghevents bench: %d events, seed %d, end %s, complete", events, seed, end.UTC().Format(time.RFC3339))
+}
+
+// EnsureDataset returns the database ghevents_bench_<events> on the server
+// at serverURL, creating, migrating and filling it first when it is missing
+// or incomplete. Filling 10M events takes minutes; later runs reuse it.
+func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, logf func(string, ...any)) (Dataset, error) {
+	name := fmt.Sprintf("ghevents_bench_%d", events)
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return Dataset{}, fmt.Errorf("connect to %s: %w", redact(serverURL), err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	dbURL, err := withDatabase(serverURL, name)
+	if err != nil {
+		return Dataset{}, err
+	}
+
+	var comment *string
+	err = admin.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&comment)
+	switch {
+	case err == nil && comment != nil && strings.HasPrefix(*comment, fmt.Sprintf("ghevents bench: %d events, seed %d, end ", events, seed)):
+		endText := strings.TrimSuffix(strings.Split(*comment, ", end ")[1], ", complete")
+		end, perr := time.Parse(time.RFC3339, endText)
+		if perr == nil {
+			if err := migrate(ctx, dbURL); err != nil {
+				return Dataset{}, err
+			}
+			logf("reusing data set %s (%d events ending %s)", name, events, end.Format(time.RFC3339))
+			return Dataset{URL: dbURL, Events: events, Start: end.Add(-Span), End: end}, nil
+		}
+	case err == nil:
+		logf("data set %s is incomplete: recreating it", name)
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return Dataset{}, err
+		}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return Dataset{}, err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return Dataset{}, fmt.Errorf("create %s: %w", name, err)
+	}
+	if err := migrate(ctx, dbURL); err != nil {
+		return Dataset{}, err
+	}
+
+	end := time.Now().UTC().Truncate(time.Second)
+	start := end.Add(-Span)
+	s, err := store.Open(ctx, dbURL, store.Options{MaxConns: 4, ApplicationName: "ghevents bench load"})
+	if err != nil {
+		return Dataset{}, err
+	}
+	defer s.Close()
+	began := time.Now()
+	if err := load(ctx, s, gen.Options{Seed: seed, Events: events, Start: start, Span: Span, NoRaw: false}, logf); err != nil {
+		return Dataset{}, err
+	}
+	logf("loaded %d events in %s; vacuum analyze", events, time.Since(began).Round(time.Second))
+	if _, err := s.Pool().Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return Dataset{}, fmt.Errorf("vacuum analyze: %w", err)
+	}
+	if _, err := admin.Exec(ctx, "COMMENT ON DATABASE "+pgx.Identifier{name}.Sanitize()+" IS "+quote(marker(events, seed, end))); err != nil {
+		return Dataset{}, err
+	}
+	return Dataset{URL: dbURL, Events: events, Start: start, End: end}, nil
+}
+
+// load generates the events and imports them in batches, two writers.
+func load(ctx context.Context, s *store.Store, o gen.Options, logf func(string, ...any)) error {
+	const batch = 10000
+	g := gen.New(o)
+	var stored atomic.Int64
+	errc := make(chan error, 2)
+	pipe := make(chan []model.Event, 4)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for b := range pipe {
+				n, err := s.ImportEvents(ctx, b)
+				if err != nil {
+					errc <- err
+					return
+				}
+				stored.Add(n)
+			}
+		})
+	}
+	var sent int64
+	last := time.Now()
+	for sent < o.Events {
+		n := min(int64(batch), o.Events-sent)
+		b := make([]model.Event, n)
+		for i := range b {
+			b[i] = g.Next()
+		}
+		select {
+		case pipe <- b:
+		case err := <-errc:
+			close(pipe)
+			wg.Wait()
+			return err
+		}
+		sent += n
+		if time.Since(last) > 15*time.Second {
+			logf("  %d of %d events stored", stored.Load(), o.Events)
+			last = time.Now()
+		}
+	}
+	close(pipe)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	if stored.Load() != o.Events {
+		return fmt.Errorf("stored %d events of %d generated: the generator repeated identities", stored.Load(), o.Events)
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return store.MigrateTo(ctx, conn, -1, nil)
+}
+
+func withDatabase(serverURL, name string) (string, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(bad URL)"
+	}
+	return p.Redacted()
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Server is the real ghevents binary serving a data set.
+type Server struct {
+	URL string
+	cmd *exec.Cmd
+	log *os.File
+}
+
+// StartServer builds (once per process) and starts `ghevents serve` on a
+// free loopback port, and waits until it answers /readyz.
+func StartServer(ctx context.Context, root, dbURL, logPath string, env ...string) (*Server, error) {
+	bin, err := Binary(root)
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "LOG_FORMAT=json")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, log: logf}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.Stop()
+	return nil, fmt.Errorf("ghevents serve did not become ready in 30 s (see %s)", logPath)
+}
+
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Stop ends the server with SIGTERM (SIGKILL after 20 s).
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	s.log.Close()
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds bin/ghevents-bench from the module at root, once.
+func Binary(root string) (string, error) {
+	buildOnce.Do(func() {
+		binPath = filepath.Join(root, "bin", "ghevents-bench")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/ghevents")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build ghevents: %v\n%s", err, out)
+		}
+	})
+	return binPath, buildErr
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Memory reads a process's resident set and its peak, in MiB, from /proc.
+func Memory(pid int) (rss, peak float64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(fields[1], 64)
+		switch fields[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "VmHWM:":
+			peak = kb / 1024
+		}
+	}
+	return rss, peak, sc.Err()
+}
+
+// Client is an HTTP client for loopback load: enough idle connections that
+// every worker keeps its own.
+func Client(workers int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = workers * 2
+	tr.MaxIdleConnsPerHost = workers * 2
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// Get fetches url, drains the body and returns the status and how long it took.
+func Get(c *http.Client, url string) (int, time.Duration, error) {
+	start := time.Now()
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, time.Since(start), err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start), err
+}
+
+// Percentile returns the p-th percentile (0..100) of ds (nearest rank).
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	k := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(k, len(s)-1))]
+}
+
+// LoadResult is what a load run saw.
+type LoadResult struct {
+	Requests, Errors int64
+	Elapsed          time.Duration
+	Latencies        []time.Duration
+	// ErrorSamples are the first few errors, for the report.
+	ErrorSamples []string
+}
+
+// PerSecond is the throughput.
+func (r LoadResult) PerSecond() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+
+// Load sends requests from workers goroutines for d, cycling through paths
+// (each worker starts at its own offset). A non-200 answer is an error.
+func Load(ctx context.Context, base string, paths []string, workers int, d time.Duration) LoadResult {
+	c := Client(workers)
+	var mu sync.Mutex
+	var res LoadResult
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			lat := make([]time.Duration, 0, 4096)
+			var n, errs int64
+			var samples []string
+			for i := w; ctx.Err() == nil; i++ {
+				status, took, err := Get(c, base+paths[i%len(paths)])
+				if ctx.Err() != nil && err != nil {
+					break // the run ended mid-request
+				}
+				n++
+				lat = append(lat, took)
+				if err != nil || status != http.StatusOK {
+					errs++
+					if len(samples) < 3 {
+						samples = append(samples, fmt.Sprintf("%s: %d %v", paths[i%len(paths)], status, err))
+					}
+				}
+			}
+			mu.Lock()
+			res.Requests += n
+			res.Errors += errs
+			res.Latencies = append(res.Latencies, lat...)
+			if len(res.ErrorSamples) < 5 {
+				res.ErrorSamples = append(res.ErrorSamples, samples...)
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	return res
+}
