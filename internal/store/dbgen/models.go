@@ -37,6 +37,15 @@ type EventTypeCount struct {
 	Events int64
 }
 
+type PollerState struct {
+	Feed          string
+	Etag          string
+	RoundAt       time.Time
+	NextRoundAt   time.Time
+	NewestEventAt *time.Time
+	UpdatedAt     time.Time
+}
+
 type RepoTypeActionCount struct {
 	Type    string
 	RepoKey string
