@@ -15,10 +15,6 @@ func stub(name, args, summary string) command {
 		}}
 }
 
-func pollCommand() command {
-	return stub("poll", "", "Poll the GitHub Events API and store every event exactly once.")
-}
-
 func importCommand() command {
 	return stub("import", "SOURCE...", "Backfill events from GH Archive hourly dumps (files, folders, URLs or - for stdin).")
 }
