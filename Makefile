@@ -22,8 +22,8 @@ build: ## build bin/ghevents (static, as in the Dockerfile)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ghevents ./cmd/ghevents
 
 .PHONY: test
-test: db-up ## run every test against the local PostgreSQL
-	$(GO) test -race -count=1 -timeout 15m ./...
+test: db-up browser-deps ## run every test against the local PostgreSQL (and headless Chromium)
+	GHEVENTS_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
 
 .PHONY: bench
 bench: db-up ## run the benchmarks (see BENCHMARKS.md)
@@ -66,6 +66,15 @@ migrate-up: build ## apply every migration (DATABASE_URL, or the private cluster
 migrate-down: build ## roll back the newest migration
 	@set -a; [ ! -f .env ] || . ./.env; set +a; ./bin/ghevents migrate down
 
+.PHONY: browser-deps
+browser-deps: ## install Debian's chromium for the browser tests when missing
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (browser tests)"; \
+	  (apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }) >/dev/null; }
+
 .PHONY: db-up
 db-up: ## make sure the test PostgreSQL answers (starts the machine's cluster)
 	@./scripts/pg-up.sh
+
+.PHONY: api-client
+api-client: ## regenerate the oapi-codegen client from the API's OpenAPI 3.0 document
+	$(GO) generate ./internal/api/apiclient

@@ -13,8 +13,10 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/telemetry"
 )
 
 // Config is what the API needs.
@@ -31,21 +33,39 @@ type Config struct {
 	Now func() time.Time
 	// ChartMaxPoints caps the points drawn per chart series (0: 2,000).
 	ChartMaxPoints int
+	// Registry, when set, receives the HTTP metrics and is served at
+	// /internal/metrics.
+	Registry *prometheus.Registry
+	// ReadyChecks are what /readyz checks (nil: the database is reachable
+	// and its schema current).
+	ReadyChecks []telemetry.Check
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	metrics *telemetry.HTTPMetrics
 }
 
 // New returns the whole HTTP handler: Huma operations, docs, assets, the
-// redirect, request logging and panic recovery.
+// redirect, /healthz, /readyz and /internal/metrics (outside the OpenAPI
+// document), request logging and metrics, and panic recovery.
 func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	api := humago.New(mux, HumaConfig(cfg.Version))
 	s := Register(api, cfg)
 	s.registerPages(mux)
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = telemetry.NewHTTPMetrics(reg)
+	checks := cfg.ReadyChecks
+	if checks == nil && cfg.Store != nil {
+		checks = []telemetry.Check{{Name: "database", Fn: cfg.Store.CheckReady}}
+	}
+	telemetry.Register(mux, reg, checks)
 	return s.middleware(mux)
 }
 
@@ -86,6 +106,7 @@ func Register(api huma.API, cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Log}
 	s.registerMetrics(api)
+	s.registerCharts(api)
 	return s
 }
 

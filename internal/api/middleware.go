@@ -38,6 +38,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		s.metrics.Started()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		sw.Header().Set("X-Content-Type-Options", "nosniff")
 		defer func() {
@@ -51,8 +52,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeProblem(sw, http.StatusInternalServerError, "internal error; it has been logged")
 				}
 			}
+			d := time.Since(start)
+			s.metrics.Finished()
+			// The mux has set r.Pattern to the route that served the request.
+			s.metrics.Observe(r.Pattern, r.Method, sw.status, d)
 			s.log.Info("request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)))
+				slog.Int("status", sw.status), slog.Duration("duration", d))
 		}()
 		// The API is read-only: no request carries a body.
 		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {

@@ -38,6 +38,7 @@ func TestOpenAPIDocuments(t *testing.T) {
 		"/metrics/multiple-events-repos": {params: map[string]bool{"event_type": true, "minimal_events_count": false, "limit": false},
 			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "500", "503"}},
 	}
+	html := []string{"/visualization", "/visualization/event-avg-time", "/visualization/events-total-count", "/visualization/multiple-events-repos"}
 	for path, parse := range docs {
 		status, _, body := get(t, f.srv.URL, path)
 		if status != http.StatusOK {
@@ -51,6 +52,17 @@ func TestOpenAPIDocuments(t *testing.T) {
 			t.Errorf("%s: openapi = %v, want %s", path, doc["openapi"], wantVersion[path])
 		}
 		paths, _ := doc["paths"].(map[string]any)
+		for _, p := range html {
+			op, _ := paths[p].(map[string]any)["get"].(map[string]any)
+			if op == nil {
+				t.Errorf("%s: no GET %s", path, p)
+				continue
+			}
+			content, _ := op["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)
+			if tags, _ := op["tags"].([]any); len(tags) != 1 || tags[0] != "visualization" || content["text/html"] == nil {
+				t.Errorf("%s %s: tags %v, 200 content %v; want [visualization], text/html", path, p, op["tags"], content)
+			}
+		}
 		for p, w := range want {
 			item, _ := paths[p].(map[string]any)
 			op, _ := item["get"].(map[string]any)

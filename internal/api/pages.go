@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/ghevents/ghevents/internal/charts"
 )
 
 // SwaggerUIVersion is the vendored swagger-ui-dist (scripts/vendor-assets.sh).
@@ -80,6 +82,10 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 		panic(err) // a constant path into our own embed
 	}
 	mux.Handle("GET "+assetsPrefix, immutable(http.StripPrefix(assetsPrefix, http.FileServerFS(sub))))
+	chartAssets := charts.AssetsHandler()
+	mux.Handle("GET /assets/echarts/", chartAssets)
+	mux.Handle("GET /assets/charts.js", chartAssets)
+	mux.Handle("GET /assets/charts.css", chartAssets)
 }
 
 func staticText(contentType, body string) http.HandlerFunc {

@@ -46,6 +46,7 @@ func commands() []command {
 		runCommand(),
 		statsCommand(),
 		openapiCommand(),
+		healthcheckCommand(),
 		versionCommand(),
 	}
 }

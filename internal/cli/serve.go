@@ -4,7 +4,11 @@ import (
 	"context"
 	"flag"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ghevents/ghevents/internal/api"
+	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/telemetry"
 )
 
 func serveCommand() command {
@@ -19,8 +23,33 @@ func serveCommand() command {
 					return err
 				}
 				defer closeStore()
-				handler := api.New(api.Config{Store: s, Log: a.log, QueryTimeout: a.cfg.QueryTimeout, Version: Version})
-				return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log, nil)
+				reg := storeRegistry(s)
+				return a.serveAPI(ctx, s, reg, nil)
 			}
 		}}
+}
+
+// storeRegistry is a Prometheus registry with the store's pool statistics.
+func storeRegistry(s *store.Store) *prometheus.Registry {
+	reg := telemetry.NewRegistry()
+	reg.MustRegister(telemetry.NewPoolCollector("primary", s.Pool()))
+	if rp := s.ReadPool(); rp != nil {
+		reg.MustRegister(telemetry.NewPoolCollector("replica", rp))
+	}
+	return reg
+}
+
+// serveAPI serves the API on HTTP_ADDR until ctx ends. checks nil: /readyz
+// checks the database alone.
+func (a *app) serveAPI(ctx context.Context, s *store.Store, reg *prometheus.Registry, checks []telemetry.Check) error {
+	handler := api.New(api.Config{
+		Store:          s,
+		Log:            a.log,
+		QueryTimeout:   a.cfg.QueryTimeout,
+		Version:        Version,
+		ChartMaxPoints: a.cfg.ChartMaxPoints,
+		Registry:       reg,
+		ReadyChecks:    checks,
+	})
+	return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log, nil)
 }

@@ -15,10 +15,6 @@ func stub(name, args, summary string) command {
 		}}
 }
 
-func importCommand() command {
-	return stub("import", "SOURCE...", "Backfill events from GH Archive hourly dumps (files, folders, URLs or - for stdin).")
-}
-
 func runCommand() command {
 	return stub("run", "", "Migrate up, then poll and serve in one process until SIGINT/SIGTERM.")
 }

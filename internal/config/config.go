@@ -43,6 +43,10 @@ type Config struct {
 	DBMaxConnLifetime time.Duration `env:"DB_MAX_CONN_LIFETIME" envDefault:"1h" desc:"a pooled connection is closed and replaced after this long" expect:"a positive duration such as 30m or 1h"`
 	QueryTimeout      time.Duration `env:"QUERY_TIMEOUT" envDefault:"5s" desc:"statement timeout of each API query" expect:"a positive duration such as 5s"`
 
+	ChartMaxPoints int `env:"CHART_MAX_POINTS" envDefault:"2000" desc:"most gaps drawn per series on the time-between-events chart (the most recent; the average uses all events)" expect:"a whole number from 10 to 100000"`
+
+	Retention RetentionPeriod `env:"RETENTION" envDefault:"off" desc:"delete events older than this (by created_at), e.g. 90d or 720h; off keeps everything" expect:"off, or a duration of at least 1h such as 90d or 720h"`
+
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"15s" desc:"on SIGINT/SIGTERM, how long requests in flight and queued pages may take to finish" expect:"a positive duration such as 15s"`
 
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info" desc:"least level logged: debug, info, warn or error" expect:"one of debug, info, warn, error"`
@@ -68,6 +72,37 @@ func (f *LogFormat) UnmarshalText(b []byte) error {
 		return fmt.Errorf("unknown log format %q", b)
 	}
 }
+
+// RetentionPeriod is how long events are kept; 0 means forever ("off").
+// It accepts Go durations and whole days ("90d").
+type RetentionPeriod time.Duration
+
+// UnmarshalText parses "off", "90d" or a Go duration such as "720h".
+func (r *RetentionPeriod) UnmarshalText(b []byte) error {
+	s := strings.ToLower(strings.TrimSpace(string(b)))
+	switch {
+	case s == "off" || s == "0":
+		*r = 0
+		return nil
+	case strings.HasSuffix(s, "d"):
+		days, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || days < 1 || days > 100*365 {
+			return fmt.Errorf("bad retention %q", s)
+		}
+		*r = RetentionPeriod(time.Duration(days) * 24 * time.Hour)
+		return nil
+	default:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*r = RetentionPeriod(d)
+		return nil
+	}
+}
+
+// Duration is the period as a time.Duration (0: keep everything).
+func (r RetentionPeriod) Duration() time.Duration { return time.Duration(r) }
 
 // Secret is a string that never shows itself: printing, formatting or
 // logging it gives "[redacted]". Use Reveal for the real value.
@@ -173,6 +208,12 @@ func Load(environ []string) (Config, error) {
 		}
 	}
 	if len(errs) > 0 {
+		// In the order of the Config fields (and of .env.example).
+		order := map[string]int{}
+		for i, v := range Vars() {
+			order[v.Name] = i
+		}
+		slices.SortStableFunc(errs, func(a, b *Error) int { return order[a.Var] - order[b.Var] })
 		return Config{}, errs
 	}
 	return cfg, nil
@@ -209,6 +250,8 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	check(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DBMaxConns")
 	check(c.DBMaxConnLifetime > 0, "DBMaxConnLifetime")
 	check(c.QueryTimeout > 0, "QueryTimeout")
+	check(c.ChartMaxPoints >= 10 && c.ChartMaxPoints <= 100_000, "ChartMaxPoints")
+	check(c.Retention == 0 || c.Retention.Duration() >= time.Hour, "Retention")
 	check(c.ShutdownGrace > 0, "ShutdownGrace")
 	return errs
 }

@@ -31,14 +31,15 @@ func TestValues(t *testing.T) {
 	cfg, err := config.Load([]string{
 		"DATABASE_URL=postgres://u:p@db:5432/x", "HTTP_ADDR=127.0.0.1:9000", "GITHUB_EVENTS_URL=http://ghe.local/api/v3/events",
 		"GITHUB_TOKEN=ghp_secret", "POLL_WORKERS=4", "POLL_QUEUE_SIZE=10", "POLL_INTERVAL=2m", "DB_MAX_CONNS=3",
-		"DB_MAX_CONN_LIFETIME=30m", "LOG_LEVEL=debug", "LOG_FORMAT=JSON",
+		"DB_MAX_CONN_LIFETIME=30m", "LOG_LEVEL=debug", "LOG_FORMAT=JSON", "RETENTION=90d",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.HTTPAddr != "127.0.0.1:9000" || cfg.GitHubEventsURL.Host != "ghe.local" || cfg.GitHubToken.Reveal() != "ghp_secret" ||
 		cfg.PollWorkers != 4 || cfg.PollQueueSize != 10 || cfg.PollInterval != 2*time.Minute || cfg.DBMaxConns != 3 ||
-		cfg.DBMaxConnLifetime != 30*time.Minute || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != config.LogJSON {
+		cfg.DBMaxConnLifetime != 30*time.Minute || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != config.LogJSON ||
+		cfg.Retention.Duration() != 90*24*time.Hour {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 	// The token never shows itself, however it is printed.
@@ -68,6 +69,9 @@ func TestErrorsNameVariableValueAndExpectation(t *testing.T) {
 		{"DB_MAX_CONN_LIFETIME=-1h", `invalid DB_MAX_CONN_LIFETIME="-1h": expected a positive duration such as 30m or 1h`},
 		{"LOG_LEVEL=loud", `invalid LOG_LEVEL="loud": expected one of debug, info, warn, error`},
 		{"LOG_FORMAT=xml", `invalid LOG_FORMAT="xml": expected text or json`},
+		{"RETENTION=soon", `invalid RETENTION="soon": expected off, or a duration of at least 1h such as 90d or 720h`},
+		{"RETENTION=0d", `invalid RETENTION="0d": expected off, or a duration of at least 1h such as 90d or 720h`},
+		{"RETENTION=30m", `invalid RETENTION="30m": expected off, or a duration of at least 1h such as 90d or 720h`},
 		// A connection string may hold a password: its value is never shown.
 		{"DATABASE_URL=postgres://u:hunter2@h:notaport/db", `invalid DATABASE_URL (value not shown): expected a PostgreSQL URL such as postgres://user:pass@host:5432/db`},
 	}

@@ -91,3 +91,14 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// DeleteOlderThan deletes at most batch of the oldest events created before
+// cutoff and returns how many it deleted. The summary tables follow in the
+// same transaction.
+func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	n, err := s.q.EventsDeleteOlderThan(ctx, dbgen.EventsDeleteOlderThanParams{Cutoff: cutoff, MaxRows: int64(batch)})
+	if err != nil {
+		return 0, fmt.Errorf("delete events older than %s: %w", cutoff.Format(time.RFC3339), mapErr(err))
+	}
+	return n, nil
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -90,4 +91,24 @@ func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 	defer conn.Release()
 	_, current, err := MigrationStatus(ctx, conn.Conn())
 	return current, err
+}
+
+// CheckReady reports whether the database answers and its schema is the
+// one this binary needs (for /readyz).
+func (s *Store) CheckReady(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return errors.New("database unreachable")
+	}
+	want, err := LatestVersion()
+	if err != nil {
+		return err
+	}
+	have, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return errors.New("cannot read the schema version")
+	}
+	if have != want {
+		return fmt.Errorf("schema at version %d, this binary needs %d", have, want)
+	}
+	return nil
 }

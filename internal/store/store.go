@@ -125,6 +125,14 @@ func New(pool *pgxpool.Pool) *Store {
 // Pool returns the underlying (primary) pool, for pool statistics and tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// ReadPool returns the pool of the read replica, or nil without one.
+func (s *Store) ReadPool() *pgxpool.Pool {
+	if s.readPool == s.pool {
+		return nil
+	}
+	return s.readPool
+}
+
 // Close closes every connection of the pools.
 func (s *Store) Close() {
 	if s.readPool != s.pool {

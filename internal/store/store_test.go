@@ -208,3 +208,35 @@ func jsonEqual(a, b json.RawMessage) bool {
 	yb, _ := json.Marshal(y)
 	return string(xb) == string(yb)
 }
+
+func TestStats(t *testing.T) {
+	s, ctx := setup(t)
+	events := []model.Event{
+		{ID: 1, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: ts("2024-01-01T00:00:00Z")},
+		{ID: 2, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: ts("2024-01-03T00:00:00Z")},
+		{ID: 3, Type: "WatchEvent", RepoID: 1, RepoName: "a/b", Action: "started", CreatedAt: ts("2024-01-02T00:00:00Z")},
+	}
+	if _, err := s.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.TypeStats{
+		{Type: "PushEvent", Events: 2, Oldest: ts("2024-01-01T00:00:00Z"), Newest: ts("2024-01-03T00:00:00Z")},
+		{Type: "WatchEvent", Events: 1, Oldest: ts("2024-01-02T00:00:00Z"), Newest: ts("2024-01-02T00:00:00Z")},
+	}
+	if st.Events != 3 || len(st.Types) != 2 {
+		t.Fatalf("stats = %+v", st)
+	}
+	for i, w := range want {
+		g := st.Types[i]
+		if g.Type != w.Type || g.Events != w.Events || !g.Oldest.Equal(w.Oldest) || !g.Newest.Equal(w.Newest) {
+			t.Errorf("type %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if st.TableBytes <= 0 || st.TotalBytes < st.TableBytes || st.DatabaseBytes < st.TotalBytes {
+		t.Errorf("sizes table %d total %d database %d", st.TableBytes, st.TotalBytes, st.DatabaseBytes)
+	}
+}

@@ -42,3 +42,15 @@ WHERE id = @id::bigint AND created_at = @created_at::timestamptz;
 -- for an empty table). The poller compares it with each round's oldest event
 -- to spot rounds that did not overlap what was already stored.
 SELECT created_at FROM events ORDER BY created_at DESC LIMIT 1;
+
+-- name: EventsDeleteOlderThan :execrows
+-- EventsDeleteOlderThan deletes at most max_rows of the oldest events created
+-- before cutoff (retention). Small batches keep each transaction, and the
+-- locks the summary triggers take, short.
+DELETE FROM events
+WHERE (id, created_at) IN (
+    SELECT e.id, e.created_at FROM events e
+    WHERE e.created_at < @cutoff::timestamptz
+    ORDER BY e.created_at
+    LIMIT @max_rows::bigint
+);

@@ -148,6 +148,156 @@ func (e GetMultipleEventsReposParamsEventType) Valid() bool {
 	}
 }
 
+// Defines values for VisualizationEventAvgTimeParamsEventType.
+const (
+	VisualizationEventAvgTimeParamsEventTypeCommitCommentEvent            VisualizationEventAvgTimeParamsEventType = "CommitCommentEvent"
+	VisualizationEventAvgTimeParamsEventTypeCreateEvent                   VisualizationEventAvgTimeParamsEventType = "CreateEvent"
+	VisualizationEventAvgTimeParamsEventTypeDeleteEvent                   VisualizationEventAvgTimeParamsEventType = "DeleteEvent"
+	VisualizationEventAvgTimeParamsEventTypeDiscussionEvent               VisualizationEventAvgTimeParamsEventType = "DiscussionEvent"
+	VisualizationEventAvgTimeParamsEventTypeForkEvent                     VisualizationEventAvgTimeParamsEventType = "ForkEvent"
+	VisualizationEventAvgTimeParamsEventTypeGollumEvent                   VisualizationEventAvgTimeParamsEventType = "GollumEvent"
+	VisualizationEventAvgTimeParamsEventTypeIssueCommentEvent             VisualizationEventAvgTimeParamsEventType = "IssueCommentEvent"
+	VisualizationEventAvgTimeParamsEventTypeIssuesEvent                   VisualizationEventAvgTimeParamsEventType = "IssuesEvent"
+	VisualizationEventAvgTimeParamsEventTypeMemberEvent                   VisualizationEventAvgTimeParamsEventType = "MemberEvent"
+	VisualizationEventAvgTimeParamsEventTypePublicEvent                   VisualizationEventAvgTimeParamsEventType = "PublicEvent"
+	VisualizationEventAvgTimeParamsEventTypePullRequestEvent              VisualizationEventAvgTimeParamsEventType = "PullRequestEvent"
+	VisualizationEventAvgTimeParamsEventTypePullRequestReviewCommentEvent VisualizationEventAvgTimeParamsEventType = "PullRequestReviewCommentEvent"
+	VisualizationEventAvgTimeParamsEventTypePullRequestReviewEvent        VisualizationEventAvgTimeParamsEventType = "PullRequestReviewEvent"
+	VisualizationEventAvgTimeParamsEventTypePullRequestReviewThreadEvent  VisualizationEventAvgTimeParamsEventType = "PullRequestReviewThreadEvent"
+	VisualizationEventAvgTimeParamsEventTypePushEvent                     VisualizationEventAvgTimeParamsEventType = "PushEvent"
+	VisualizationEventAvgTimeParamsEventTypeReleaseEvent                  VisualizationEventAvgTimeParamsEventType = "ReleaseEvent"
+	VisualizationEventAvgTimeParamsEventTypeSponsorshipEvent              VisualizationEventAvgTimeParamsEventType = "SponsorshipEvent"
+	VisualizationEventAvgTimeParamsEventTypeWatchEvent                    VisualizationEventAvgTimeParamsEventType = "WatchEvent"
+)
+
+// Valid indicates whether the value is a known member of the VisualizationEventAvgTimeParamsEventType enum.
+func (e VisualizationEventAvgTimeParamsEventType) Valid() bool {
+	switch e {
+	case VisualizationEventAvgTimeParamsEventTypeCommitCommentEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeCreateEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeDeleteEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeDiscussionEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeForkEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeGollumEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeIssueCommentEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeIssuesEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeMemberEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypePublicEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypePullRequestEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypePullRequestReviewCommentEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypePullRequestReviewEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypePullRequestReviewThreadEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypePushEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeReleaseEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeSponsorshipEvent:
+		return true
+	case VisualizationEventAvgTimeParamsEventTypeWatchEvent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VisualizationEventAvgTimeParamsScale.
+const (
+	Linear VisualizationEventAvgTimeParamsScale = "linear"
+	Log    VisualizationEventAvgTimeParamsScale = "log"
+)
+
+// Valid indicates whether the value is a known member of the VisualizationEventAvgTimeParamsScale enum.
+func (e VisualizationEventAvgTimeParamsScale) Valid() bool {
+	switch e {
+	case Linear:
+		return true
+	case Log:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VisualizationMultipleEventsReposParamsEventType.
+const (
+	VisualizationMultipleEventsReposParamsEventTypeCommitCommentEvent            VisualizationMultipleEventsReposParamsEventType = "CommitCommentEvent"
+	VisualizationMultipleEventsReposParamsEventTypeCreateEvent                   VisualizationMultipleEventsReposParamsEventType = "CreateEvent"
+	VisualizationMultipleEventsReposParamsEventTypeDeleteEvent                   VisualizationMultipleEventsReposParamsEventType = "DeleteEvent"
+	VisualizationMultipleEventsReposParamsEventTypeDiscussionEvent               VisualizationMultipleEventsReposParamsEventType = "DiscussionEvent"
+	VisualizationMultipleEventsReposParamsEventTypeForkEvent                     VisualizationMultipleEventsReposParamsEventType = "ForkEvent"
+	VisualizationMultipleEventsReposParamsEventTypeGollumEvent                   VisualizationMultipleEventsReposParamsEventType = "GollumEvent"
+	VisualizationMultipleEventsReposParamsEventTypeIssueCommentEvent             VisualizationMultipleEventsReposParamsEventType = "IssueCommentEvent"
+	VisualizationMultipleEventsReposParamsEventTypeIssuesEvent                   VisualizationMultipleEventsReposParamsEventType = "IssuesEvent"
+	VisualizationMultipleEventsReposParamsEventTypeMemberEvent                   VisualizationMultipleEventsReposParamsEventType = "MemberEvent"
+	VisualizationMultipleEventsReposParamsEventTypePublicEvent                   VisualizationMultipleEventsReposParamsEventType = "PublicEvent"
+	VisualizationMultipleEventsReposParamsEventTypePullRequestEvent              VisualizationMultipleEventsReposParamsEventType = "PullRequestEvent"
+	VisualizationMultipleEventsReposParamsEventTypePullRequestReviewCommentEvent VisualizationMultipleEventsReposParamsEventType = "PullRequestReviewCommentEvent"
+	VisualizationMultipleEventsReposParamsEventTypePullRequestReviewEvent        VisualizationMultipleEventsReposParamsEventType = "PullRequestReviewEvent"
+	VisualizationMultipleEventsReposParamsEventTypePullRequestReviewThreadEvent  VisualizationMultipleEventsReposParamsEventType = "PullRequestReviewThreadEvent"
+	VisualizationMultipleEventsReposParamsEventTypePushEvent                     VisualizationMultipleEventsReposParamsEventType = "PushEvent"
+	VisualizationMultipleEventsReposParamsEventTypeReleaseEvent                  VisualizationMultipleEventsReposParamsEventType = "ReleaseEvent"
+	VisualizationMultipleEventsReposParamsEventTypeSponsorshipEvent              VisualizationMultipleEventsReposParamsEventType = "SponsorshipEvent"
+	VisualizationMultipleEventsReposParamsEventTypeWatchEvent                    VisualizationMultipleEventsReposParamsEventType = "WatchEvent"
+)
+
+// Valid indicates whether the value is a known member of the VisualizationMultipleEventsReposParamsEventType enum.
+func (e VisualizationMultipleEventsReposParamsEventType) Valid() bool {
+	switch e {
+	case VisualizationMultipleEventsReposParamsEventTypeCommitCommentEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeCreateEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeDeleteEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeDiscussionEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeForkEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeGollumEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeIssueCommentEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeIssuesEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeMemberEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypePublicEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypePullRequestEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypePullRequestReviewCommentEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypePullRequestReviewEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypePullRequestReviewThreadEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypePushEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeReleaseEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeSponsorshipEvent:
+		return true
+	case VisualizationMultipleEventsReposParamsEventTypeWatchEvent:
+		return true
+	default:
+		return false
+	}
+}
+
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
 	// Location Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id'
@@ -325,6 +475,54 @@ type GetMultipleEventsReposParams struct {
 // GetMultipleEventsReposParamsEventType defines parameters for GetMultipleEventsRepos.
 type GetMultipleEventsReposParamsEventType string
 
+// VisualizationEventAvgTimeParams defines parameters for VisualizationEventAvgTime.
+type VisualizationEventAvgTimeParams struct {
+	// EventType The event type to draw; without it, one series per type with at least two matching events.
+	EventType *VisualizationEventAvgTimeParamsEventType `form:"event_type,omitempty" json:"event_type,omitempty"`
+
+	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// RepositoryName Only events of this repository (owner/name), compared case-insensitively as GitHub does.
+	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
+
+	// Scale The y axis: log (gaps are very skewed; zero gaps are not drawn) or linear.
+	Scale *VisualizationEventAvgTimeParamsScale `form:"scale,omitempty" json:"scale,omitempty"`
+}
+
+// VisualizationEventAvgTimeParamsEventType defines parameters for VisualizationEventAvgTime.
+type VisualizationEventAvgTimeParamsEventType string
+
+// VisualizationEventAvgTimeParamsScale defines parameters for VisualizationEventAvgTime.
+type VisualizationEventAvgTimeParamsScale string
+
+// VisualizationEventsTotalCountParams defines parameters for VisualizationEventsTotalCount.
+type VisualizationEventsTotalCountParams struct {
+	// Offset The window: events created in the last this many seconds (at least 1).
+	Offset int64 `form:"offset" json:"offset"`
+
+	// RepositoryName Only events of this repository (owner/name), compared case-insensitively as GitHub does.
+	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
+
+	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+}
+
+// VisualizationMultipleEventsReposParams defines parameters for VisualizationMultipleEventsRepos.
+type VisualizationMultipleEventsReposParams struct {
+	// EventType The event type to count.
+	EventType VisualizationMultipleEventsReposParamsEventType `form:"event_type" json:"event_type"`
+
+	// MinimalEventsCount Only repositories with strictly more than this many events of the type.
+	MinimalEventsCount *int64 `form:"minimal_events_count,omitempty" json:"minimal_events_count,omitempty"`
+
+	// Limit At most this many repositories in the answer.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// VisualizationMultipleEventsReposParamsEventType defines parameters for VisualizationMultipleEventsRepos.
+type VisualizationMultipleEventsReposParamsEventType string
+
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
 
@@ -419,6 +617,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /metrics/multiple-events-repos (the `GetMultipleEventsRepos` operationId).
 	GetMultipleEventsRepos(ctx context.Context, params *GetMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VisualizationIndex Charts index
+	//
+	// A page linking each chart, with a form for its parameters.
+	//
+	// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
+	VisualizationIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VisualizationEventAvgTime Chart: time between events
+	//
+	// Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
+	//
+	// Corresponds with GET /visualization/event-avg-time (the `VisualizationEventAvgTime` operationId).
+	VisualizationEventAvgTime(ctx context.Context, params *VisualizationEventAvgTimeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VisualizationEventsTotalCount Chart: events per type in a window
+	//
+	// One bar per event type, sorted by count; the numbers of /metrics/events-total-count.
+	//
+	// Corresponds with GET /visualization/events-total-count (the `VisualizationEventsTotalCount` operationId).
+	VisualizationEventsTotalCount(ctx context.Context, params *VisualizationEventsTotalCountParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VisualizationMultipleEventsRepos Chart: repositories with the most events of a type
+	//
+	// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+	//
+	// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
+	VisualizationMultipleEventsRepos(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetEventAvgTime Average time between events
@@ -462,6 +688,74 @@ func (c *Client) GetEventsTotalCount(ctx context.Context, params *GetEventsTotal
 // Corresponds with GET /metrics/multiple-events-repos (the `GetMultipleEventsRepos` operationId).
 func (c *Client) GetMultipleEventsRepos(ctx context.Context, params *GetMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMultipleEventsReposRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VisualizationIndex Charts index
+//
+// A page linking each chart, with a form for its parameters.
+//
+// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
+func (c *Client) VisualizationIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVisualizationIndexRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VisualizationEventAvgTime Chart: time between events
+//
+// Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
+//
+// Corresponds with GET /visualization/event-avg-time (the `VisualizationEventAvgTime` operationId).
+func (c *Client) VisualizationEventAvgTime(ctx context.Context, params *VisualizationEventAvgTimeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVisualizationEventAvgTimeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VisualizationEventsTotalCount Chart: events per type in a window
+//
+// One bar per event type, sorted by count; the numbers of /metrics/events-total-count.
+//
+// Corresponds with GET /visualization/events-total-count (the `VisualizationEventsTotalCount` operationId).
+func (c *Client) VisualizationEventsTotalCount(ctx context.Context, params *VisualizationEventsTotalCountParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVisualizationEventsTotalCountRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VisualizationMultipleEventsRepos Chart: repositories with the most events of a type
+//
+// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+//
+// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
+func (c *Client) VisualizationMultipleEventsRepos(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVisualizationMultipleEventsReposRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -694,6 +988,271 @@ func NewGetMultipleEventsReposRequest(server string, params *GetMultipleEventsRe
 	return req, nil
 }
 
+// NewVisualizationIndexRequest constructs an http.Request for the VisualizationIndex method
+func NewVisualizationIndexRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/visualization")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVisualizationEventAvgTimeRequest constructs an http.Request for the VisualizationEventAvgTime method
+func NewVisualizationEventAvgTimeRequest(server string, params *VisualizationEventAvgTimeParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/visualization/event-avg-time")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "event_type", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RepositoryName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "repository_name", *params.RepositoryName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Scale != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "scale", *params.Scale, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVisualizationEventsTotalCountRequest constructs an http.Request for the VisualizationEventsTotalCount method
+func NewVisualizationEventsTotalCountRequest(server string, params *VisualizationEventsTotalCountParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/visualization/events-total-count")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.RepositoryName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "repository_name", *params.RepositoryName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVisualizationMultipleEventsReposRequest constructs an http.Request for the VisualizationMultipleEventsRepos method
+func NewVisualizationMultipleEventsReposRequest(server string, params *VisualizationMultipleEventsReposParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/visualization/multiple-events-repos")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "event_type", params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.MinimalEventsCount != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "minimal_events_count", *params.MinimalEventsCount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -764,6 +1323,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /metrics/multiple-events-repos (the `GetMultipleEventsRepos` operationId).
 	GetMultipleEventsReposWithResponse(ctx context.Context, params *GetMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*GetMultipleEventsReposResponse, error)
+
+	// VisualizationIndexWithResponse Charts index
+	//
+	// A page linking each chart, with a form for its parameters.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
+	VisualizationIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VisualizationIndexResponse, error)
+
+	// VisualizationEventAvgTimeWithResponse Chart: time between events
+	//
+	// Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /visualization/event-avg-time (the `VisualizationEventAvgTime` operationId).
+	VisualizationEventAvgTimeWithResponse(ctx context.Context, params *VisualizationEventAvgTimeParams, reqEditors ...RequestEditorFn) (*VisualizationEventAvgTimeResponse, error)
+
+	// VisualizationEventsTotalCountWithResponse Chart: events per type in a window
+	//
+	// One bar per event type, sorted by count; the numbers of /metrics/events-total-count.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /visualization/events-total-count (the `VisualizationEventsTotalCount` operationId).
+	VisualizationEventsTotalCountWithResponse(ctx context.Context, params *VisualizationEventsTotalCountParams, reqEditors ...RequestEditorFn) (*VisualizationEventsTotalCountResponse, error)
+
+	// VisualizationMultipleEventsReposWithResponse Chart: repositories with the most events of a type
+	//
+	// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
+	VisualizationMultipleEventsReposWithResponse(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*VisualizationMultipleEventsReposResponse, error)
 }
 
 type GetEventAvgTimeResponse struct {
@@ -952,6 +1547,252 @@ func (r GetMultipleEventsReposResponse) ContentType() string {
 	return ""
 }
 
+// VisualizationIndexResponse200Headers the declared response headers of an HTTP 200 response for VisualizationIndex
+type VisualizationIndexResponse200Headers struct {
+	ContentSecurityPolicy *string
+	ContentType           *string
+	ReferrerPolicy        *string
+	XFrameOptions         *string
+}
+
+type VisualizationIndexResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VisualizationIndexResponse200Headers
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r VisualizationIndexResponse) GetApplicationproblemJSONDefault() *ErrorModel {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VisualizationIndexResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VisualizationIndexResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VisualizationIndexResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VisualizationIndexResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VisualizationEventAvgTimeResponse200Headers the declared response headers of an HTTP 200 response for VisualizationEventAvgTime
+type VisualizationEventAvgTimeResponse200Headers struct {
+	ContentSecurityPolicy *string
+	ContentType           *string
+	ReferrerPolicy        *string
+	XFrameOptions         *string
+}
+
+type VisualizationEventAvgTimeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VisualizationEventAvgTimeResponse200Headers
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r VisualizationEventAvgTimeResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r VisualizationEventAvgTimeResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r VisualizationEventAvgTimeResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r VisualizationEventAvgTimeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VisualizationEventAvgTimeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VisualizationEventAvgTimeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VisualizationEventAvgTimeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VisualizationEventsTotalCountResponse200Headers the declared response headers of an HTTP 200 response for VisualizationEventsTotalCount
+type VisualizationEventsTotalCountResponse200Headers struct {
+	ContentSecurityPolicy *string
+	ContentType           *string
+	ReferrerPolicy        *string
+	XFrameOptions         *string
+}
+
+type VisualizationEventsTotalCountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VisualizationEventsTotalCountResponse200Headers
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r VisualizationEventsTotalCountResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r VisualizationEventsTotalCountResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r VisualizationEventsTotalCountResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r VisualizationEventsTotalCountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VisualizationEventsTotalCountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VisualizationEventsTotalCountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VisualizationEventsTotalCountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VisualizationMultipleEventsReposResponse200Headers the declared response headers of an HTTP 200 response for VisualizationMultipleEventsRepos
+type VisualizationMultipleEventsReposResponse200Headers struct {
+	ContentSecurityPolicy *string
+	ContentType           *string
+	ReferrerPolicy        *string
+	XFrameOptions         *string
+}
+
+type VisualizationMultipleEventsReposResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VisualizationMultipleEventsReposResponse200Headers
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r VisualizationMultipleEventsReposResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r VisualizationMultipleEventsReposResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r VisualizationMultipleEventsReposResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r VisualizationMultipleEventsReposResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VisualizationMultipleEventsReposResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VisualizationMultipleEventsReposResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VisualizationMultipleEventsReposResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetEventAvgTimeWithResponse Average time between events
 //
 // The average time between adjacent events of one type (ordered by created_at), optionally of one repository and one action. It equals the mean of created_at - LAG(created_at) over the matching events. With fewer than two matching events the average is undefined: avg_time_seconds is null (the Python service answered 400 there).
@@ -995,6 +1836,66 @@ func (c *ClientWithResponses) GetMultipleEventsReposWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseGetMultipleEventsReposResponse(rsp)
+}
+
+// VisualizationIndexWithResponse Charts index
+//
+// A page linking each chart, with a form for its parameters.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
+func (c *ClientWithResponses) VisualizationIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VisualizationIndexResponse, error) {
+	rsp, err := c.VisualizationIndex(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVisualizationIndexResponse(rsp)
+}
+
+// VisualizationEventAvgTimeWithResponse Chart: time between events
+//
+// Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /visualization/event-avg-time (the `VisualizationEventAvgTime` operationId).
+func (c *ClientWithResponses) VisualizationEventAvgTimeWithResponse(ctx context.Context, params *VisualizationEventAvgTimeParams, reqEditors ...RequestEditorFn) (*VisualizationEventAvgTimeResponse, error) {
+	rsp, err := c.VisualizationEventAvgTime(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVisualizationEventAvgTimeResponse(rsp)
+}
+
+// VisualizationEventsTotalCountWithResponse Chart: events per type in a window
+//
+// One bar per event type, sorted by count; the numbers of /metrics/events-total-count.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /visualization/events-total-count (the `VisualizationEventsTotalCount` operationId).
+func (c *ClientWithResponses) VisualizationEventsTotalCountWithResponse(ctx context.Context, params *VisualizationEventsTotalCountParams, reqEditors ...RequestEditorFn) (*VisualizationEventsTotalCountResponse, error) {
+	rsp, err := c.VisualizationEventsTotalCount(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVisualizationEventsTotalCountResponse(rsp)
+}
+
+// VisualizationMultipleEventsReposWithResponse Chart: repositories with the most events of a type
+//
+// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
+func (c *ClientWithResponses) VisualizationMultipleEventsReposWithResponse(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*VisualizationMultipleEventsReposResponse, error) {
+	rsp, err := c.VisualizationMultipleEventsRepos(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVisualizationMultipleEventsReposResponse(rsp)
 }
 
 // ParseGetEventAvgTimeResponse parses an HTTP response from a GetEventAvgTimeWithResponse call
@@ -1133,6 +2034,288 @@ func ParseGetMultipleEventsReposResponse(rsp *http.Response) (*GetMultipleEvents
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseVisualizationIndexResponse parses an HTTP response from a VisualizationIndexWithResponse call
+func ParseVisualizationIndexResponse(rsp *http.Response) (*VisualizationIndexResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VisualizationIndexResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VisualizationIndexResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Frame-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Frame-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XFrameOptions = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVisualizationEventAvgTimeResponse parses an HTTP response from a VisualizationEventAvgTimeWithResponse call
+func ParseVisualizationEventAvgTimeResponse(rsp *http.Response) (*VisualizationEventAvgTimeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VisualizationEventAvgTimeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VisualizationEventAvgTimeResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Frame-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Frame-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XFrameOptions = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVisualizationEventsTotalCountResponse parses an HTTP response from a VisualizationEventsTotalCountWithResponse call
+func ParseVisualizationEventsTotalCountResponse(rsp *http.Response) (*VisualizationEventsTotalCountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VisualizationEventsTotalCountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VisualizationEventsTotalCountResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Frame-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Frame-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XFrameOptions = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVisualizationMultipleEventsReposResponse parses an HTTP response from a VisualizationMultipleEventsReposWithResponse call
+func ParseVisualizationMultipleEventsReposResponse(rsp *http.Response) (*VisualizationMultipleEventsReposResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VisualizationMultipleEventsReposResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VisualizationMultipleEventsReposResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Frame-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Frame-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XFrameOptions = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

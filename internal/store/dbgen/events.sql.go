@@ -58,6 +58,32 @@ func (q *Queries) EventGet(ctx context.Context, arg EventGetParams) (EventGetRow
 	return i, err
 }
 
+const eventsDeleteOlderThan = `-- name: EventsDeleteOlderThan :execrows
+DELETE FROM events
+WHERE (id, created_at) IN (
+    SELECT e.id, e.created_at FROM events e
+    WHERE e.created_at < $1::timestamptz
+    ORDER BY e.created_at
+    LIMIT $2::bigint
+)
+`
+
+type EventsDeleteOlderThanParams struct {
+	Cutoff  time.Time
+	MaxRows int64
+}
+
+// EventsDeleteOlderThan deletes at most max_rows of the oldest events created
+// before cutoff (retention). Small batches keep each transaction, and the
+// locks the summary triggers take, short.
+func (q *Queries) EventsDeleteOlderThan(ctx context.Context, arg EventsDeleteOlderThanParams) (int64, error) {
+	result, err := q.db.Exec(ctx, eventsDeleteOlderThan, arg.Cutoff, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const eventsInsertBatch = `-- name: EventsInsertBatch :execrows
 INSERT INTO events (
     id, type, actor_id, actor_login, repo_id, repo_name,

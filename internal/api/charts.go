@@ -1,0 +1,316 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/ghevents/ghevents/internal/charts"
+	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/store"
+)
+
+// htmlPage is an HTML answer with the security headers every page gets.
+type htmlPage struct {
+	ContentType    string `header:"Content-Type"`
+	CSP            string `header:"Content-Security-Policy"`
+	ReferrerPolicy string `header:"Referrer-Policy"`
+	FrameOptions   string `header:"X-Frame-Options"`
+	Body           []byte
+}
+
+func newHTMLPage(body []byte) *htmlPage {
+	return &htmlPage{
+		ContentType:    "text/html; charset=utf-8",
+		CSP:            contentSecurityPolicy,
+		ReferrerPolicy: "no-referrer",
+		FrameOptions:   "DENY",
+		Body:           body,
+	}
+}
+
+// htmlResponses documents a text/html answer.
+func htmlResponses(desc string) map[string]*huma.Response {
+	return map[string]*huma.Response{
+		"200": {
+			Description: desc,
+			Content:     map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: huma.TypeString}}},
+		},
+	}
+}
+
+// AvgTimeChartInput is the query of /visualization/event-avg-time: the
+// parameters of /metrics/event-avg-time, with event_type optional.
+type AvgTimeChartInput struct {
+	EventType EventType `query:"event_type" doc:"The event type to draw; without it, one series per type with at least two matching events."`
+	ActionFilter
+	RepoFilter
+	Scale string `query:"scale" enum:"log,linear" default:"log" doc:"The y axis: log (gaps are very skewed; zero gaps are not drawn) or linear."`
+}
+
+// TotalCountChartInput is the query of /visualization/events-total-count.
+type TotalCountChartInput = EventsTotalCountInput
+
+// ReposChartInput is the query of /visualization/multiple-events-repos.
+type ReposChartInput = MultipleEventsReposInput
+
+func (s *Server) registerCharts(api huma.API) {
+	huma.Register(api, huma.Operation{
+		OperationID: "visualization-index",
+		Method:      http.MethodGet,
+		Path:        "/visualization",
+		Summary:     "Charts index",
+		Description: "A page linking each chart, with a form for its parameters.",
+		Tags:        []string{"visualization"},
+		Responses:   htmlResponses("The charts index page."),
+	}, func(context.Context, *struct{}) (*htmlPage, error) {
+		body, err := charts.Index(model.EventTypes)
+		if err != nil {
+			return nil, s.renderError(err)
+		}
+		return newHTMLPage(body), nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "visualization-event-avg-time",
+		Method:      http.MethodGet,
+		Path:        "/visualization/event-avg-time",
+		Summary:     "Chart: time between events",
+		Description: "Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over " +
+			"all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most " +
+			"CHART_MAX_POINTS of the most recent gaps are drawn per series.",
+		Tags:      []string{"visualization"},
+		Errors:    problemErrors,
+		Responses: htmlResponses("An HTML page with the chart."),
+	}, s.avgTimeChart)
+
+	huma.Register(api, huma.Operation{
+		OperationID: "visualization-events-total-count",
+		Method:      http.MethodGet,
+		Path:        "/visualization/events-total-count",
+		Summary:     "Chart: events per type in a window",
+		Description: "One bar per event type, sorted by count; the numbers of /metrics/events-total-count.",
+		Tags:        []string{"visualization"},
+		Errors:      problemErrors,
+		Responses:   htmlResponses("An HTML page with the chart."),
+	}, s.totalCountChart)
+
+	huma.Register(api, huma.Operation{
+		OperationID: "visualization-multiple-events-repos",
+		Method:      http.MethodGet,
+		Path:        "/visualization/multiple-events-repos",
+		Summary:     "Chart: repositories with the most events of a type",
+		Description: "Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.",
+		Tags:        []string{"visualization"},
+		Errors:      problemErrors,
+		Responses:   htmlResponses("An HTML page with the chart."),
+	}, s.reposChart)
+}
+
+func (s *Server) avgTimeChart(ctx context.Context, in *AvgTimeChartInput) (*htmlPage, error) {
+	types := model.EventTypes
+	if in.EventType != "" {
+		types = []string{string(in.EventType)}
+	}
+	var series []charts.GapSeries
+	var events, drawn, zeros int64
+	for _, t := range types {
+		avg, err := s.EventAvgTime(ctx, t, in.RepositoryName, in.Action)
+		if err != nil {
+			return nil, err
+		}
+		events += avg.EventsCount
+		if in.EventType == "" && avg.EventsCount < 2 {
+			continue
+		}
+		gs := charts.GapSeries{Name: t, Events: avg.EventsCount, AvgSeconds: avg.AvgTimeSeconds}
+		if avg.EventsCount >= 2 {
+			qctx, cancel := s.queryContext(ctx)
+			gaps, err := s.cfg.Store.EventGaps(qctx, store.EventFilter{EventType: t, RepoName: in.RepositoryName, Action: in.Action}, s.cfg.ChartMaxPoints)
+			cancel()
+			if err != nil {
+				return nil, s.dbError(ctx, "chart event-avg-time", err)
+			}
+			for _, g := range gaps {
+				gs.Times = append(gs.Times, g.At)
+				gs.Seconds = append(gs.Seconds, g.Seconds)
+				if g.Seconds <= 0 {
+					zeros++
+				}
+			}
+			drawn += int64(len(gaps))
+		}
+		series = append(series, gs)
+	}
+
+	what := "events"
+	if in.EventType != "" {
+		what = string(in.EventType) + " events"
+	}
+	title := "Time between " + what + filterText(in.RepositoryName, in.Action)
+	var subtitle string
+	switch {
+	case in.EventType != "" && len(series) == 1 && series[0].AvgSeconds != nil:
+		subtitle = fmt.Sprintf("%s of %s gaps drawn (the most recent) · dotted line: average over all %s events: %s s",
+			charts.Thousands(drawn), charts.Thousands(max(events-1, 0)), charts.Thousands(events), formatSeconds(*series[0].AvgSeconds))
+	case in.EventType != "":
+		subtitle = fmt.Sprintf("%s matching events: fewer than two, so no gap to draw", charts.Thousands(events))
+	default:
+		subtitle = fmt.Sprintf("%s gaps drawn: at most the %s most recent per type · dotted lines: averages over all %s events",
+			charts.Thousands(drawn), charts.Thousands(int64(s.cfg.ChartMaxPoints)), charts.Thousands(events))
+	}
+	if in.Scale == "log" && zeros > 0 {
+		subtitle += fmt.Sprintf(" · log scale: %s gaps of 0 s (ties) not drawn", charts.Thousands(zeros))
+	}
+	page := charts.Page{
+		Title:    title,
+		Subtitle: subtitle,
+		Option:   charts.GapsOption(series, in.Scale == "log"),
+		Links:    []charts.Link{{Text: "Switch to " + otherScale(in.Scale) + " scale", URL: withQuery("/visualization/event-avg-time", in.EventType, in.RepositoryName, in.Action, "scale", otherScale(in.Scale))}},
+	}
+	if in.EventType != "" {
+		page.Links = append(page.Links, charts.Link{Text: "The same numbers as JSON", URL: withQuery("/metrics/event-avg-time", in.EventType, in.RepositoryName, in.Action)})
+	}
+	if events == 0 {
+		page.Notice = charts.EmptyNotice
+	}
+	return s.renderPage(page)
+}
+
+func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) (*htmlPage, error) {
+	tc, err := s.EventsTotalCount(ctx, in.Offset, in.RepositoryName, in.Action)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]charts.CountItem, 0, len(tc.Counts))
+	for t, n := range tc.Counts {
+		items = append(items, charts.CountItem{Name: t, Count: n})
+	}
+	charts.SortCounts(items)
+	title := "Events per type, last " + humanWindow(in.Offset) + filterText(in.RepositoryName, in.Action)
+	subtitle := fmt.Sprintf("since %s · %s events", tc.Since.Format(time.RFC3339), charts.Thousands(tc.Total))
+	q := url.Values{"offset": {strconv.FormatInt(in.Offset, 10)}}
+	addFilters(q, in.RepositoryName, in.Action)
+	page := charts.Page{
+		Title:    title,
+		Subtitle: subtitle,
+		Option:   charts.BarsOption("events", "events", items),
+		Links:    []charts.Link{{Text: "The same numbers as JSON", URL: "/metrics/events-total-count?" + q.Encode()}},
+	}
+	if tc.Total == 0 {
+		page.Notice = charts.EmptyNotice
+	}
+	return s.renderPage(page)
+}
+
+func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage, error) {
+	r, err := s.MultipleEventsRepos(ctx, string(in.EventType), in.MinimalEventsCount, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]charts.CountItem, len(r.Repositories))
+	for i, repo := range r.Repositories {
+		items[i] = charts.CountItem{Name: repo.RepositoryName, Count: repo.EventsCount}
+	}
+	title := fmt.Sprintf("Repositories with more than %s %s events", charts.Thousands(in.MinimalEventsCount), in.EventType)
+	subtitle := fmt.Sprintf("top %s of %s repositories", charts.Thousands(int64(len(items))), charts.Thousands(r.TotalRepositories))
+	q := url.Values{"event_type": {string(in.EventType)}, "minimal_events_count": {strconv.FormatInt(in.MinimalEventsCount, 10)},
+		"limit": {strconv.Itoa(in.Limit)}}
+	page := charts.Page{
+		Title:    title,
+		Subtitle: subtitle,
+		Option:   charts.HorizontalBarsOption(string(in.EventType)+" events", "events", items),
+		Links:    []charts.Link{{Text: "The same numbers as JSON", URL: "/metrics/multiple-events-repos?" + q.Encode()}},
+	}
+	if len(items) == 0 {
+		page.Notice = charts.EmptyNotice
+	}
+	return s.renderPage(page)
+}
+
+func (s *Server) renderPage(p charts.Page) (*htmlPage, error) {
+	body, err := charts.Render(p)
+	if err != nil {
+		return nil, s.renderError(err)
+	}
+	return newHTMLPage(body), nil
+}
+
+func (s *Server) renderError(err error) error {
+	s.log.Error("render page", "error", err.Error())
+	return huma.Error500InternalServerError("internal error; it has been logged")
+}
+
+// filterText describes the optional filters for a title.
+func filterText(repo, action string) string {
+	var b strings.Builder
+	if repo != "" {
+		b.WriteString(" in " + repo)
+	}
+	if action != "" {
+		b.WriteString(" (action " + action + ")")
+	}
+	return b.String()
+}
+
+func addFilters(q url.Values, repo, action string) {
+	if repo != "" {
+		q.Set("repository_name", repo)
+	}
+	if action != "" {
+		q.Set("action", action)
+	}
+}
+
+// withQuery builds path?event_type=..&repository_name=..&action=.. plus
+// extra key/value pairs.
+func withQuery(path string, eventType EventType, repo, action string, extra ...string) string {
+	q := url.Values{}
+	if eventType != "" {
+		q.Set("event_type", string(eventType))
+	}
+	addFilters(q, repo, action)
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return path + "?" + q.Encode()
+}
+
+func otherScale(scale string) string {
+	if scale == "log" {
+		return "linear"
+	}
+	return "log"
+}
+
+// humanWindow writes a window in seconds the way a person says it:
+// 3600 -> "1 h", 5400 -> "1 h 30 min", 90 -> "1 min 30 s".
+func humanWindow(sec int64) string {
+	units := []struct {
+		n    int64
+		name string
+	}{{86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}}
+	var parts []string
+	for _, u := range units {
+		if sec >= u.n {
+			parts = append(parts, fmt.Sprintf("%d %s", sec/u.n, u.name))
+			sec %= u.n
+		}
+		if len(parts) == 2 {
+			break
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// formatSeconds shows at most three decimals: 1785.1234 -> "1785.123".
+func formatSeconds(x float64) string {
+	return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
+}

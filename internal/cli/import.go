@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/ghevents/ghevents/internal/importer"
+	"github.com/ghevents/ghevents/internal/model"
+)
+
+func importCommand() command {
+	return command{
+		name: "import",
+		args: "SOURCE...",
+		summary: "Backfill events from GH Archive hourly dumps (files, folders, URLs or - for stdin).\n" +
+			"A SOURCE is a .json.gz, .json or .jsonl file, a directory (its such files in name order), - for\n" +
+			"standard input, or an http(s):// URL (streamed). {A..B} ranges are expanded, e.g.\n" +
+			"https://data.gharchive.org/2024-01-01-{0..23}.json.gz. Every event is stored once, whatever\n" +
+			"is already stored. Bad lines and files are reported and skipped; the exit status is 1 if\n" +
+			"anything was bad or the import was interrupted (rerun it to finish: nothing is stored twice).",
+		flags: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
+			types := fs.String("types", "", "only these event types, comma-separated (e.g. PushEvent,WatchEvent)")
+			since := fs.String("since", "", "only events created at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")
+			until := fs.String("until", "", "only events created before this time (RFC 3339, or YYYY-MM-DD in UTC)")
+			noPayload := fs.Bool("no-payload", false, "do not store the events' raw JSON (the raw column stays NULL; saves space and time)")
+			batchSize := fs.Int("batch-size", 5000, "events stored per statement (1 to 100000)")
+			jobs := fs.Int("jobs", 0, "files read and batches written at once, one database connection each (default min(2, DB_MAX_CONNS); at most DB_MAX_CONNS)")
+			retryFor := fs.Duration("retry-for", time.Minute, "how long to retry a batch while the database is unreachable before giving up")
+			return func(ctx context.Context, a *app, args []string) error {
+				if len(args) == 0 {
+					return usagef("give at least one SOURCE (a file, a directory, - or a URL)")
+				}
+				o := importer.Options{NoPayload: *noPayload, BatchSize: *batchSize, Jobs: *jobs, RetryFor: *retryFor, Log: a.log}
+				var err error
+				if o.Types, err = parseTypes(*types); err != nil {
+					return err
+				}
+				if o.Since, err = parseTimeFlag("since", *since); err != nil {
+					return err
+				}
+				if o.Until, err = parseTimeFlag("until", *until); err != nil {
+					return err
+				}
+				if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
+					return usagef("--since %s is not before --until %s", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
+				}
+				if o.BatchSize < 1 || o.BatchSize > 100_000 {
+					return usagef("--batch-size %d: want 1 to 100000", o.BatchSize)
+				}
+				if o.Jobs == 0 {
+					o.Jobs = int(min(2, a.cfg.DBMaxConns))
+				}
+				if o.Jobs < 1 || o.Jobs > int(a.cfg.DBMaxConns) {
+					return usagef("--jobs %d: want 1 to DB_MAX_CONNS (%d)", o.Jobs, a.cfg.DBMaxConns)
+				}
+				if o.RetryFor <= 0 {
+					return usagef("--retry-for %v: want a positive duration", o.RetryFor)
+				}
+				for _, s := range args {
+					if _, err := importer.ExpandRanges(s); err != nil {
+						return usageError{err.Error()}
+					}
+				}
+				// A bar on a terminal; otherwise one log line per file.
+				if a.stdout == os.Stdout && term.IsTerminal(int(os.Stderr.Fd())) {
+					o.Progress = importer.BarProgress(os.Stderr)
+				}
+
+				s, closeStore, err := a.openStore(ctx, false, a.storeOptions("ghevents import", false))
+				if err != nil {
+					return err
+				}
+				defer closeStore()
+				sum, runErr := importer.New(s, o).Run(ctx, args)
+				printImportSummary(a, sum)
+				switch {
+				case runErr != nil:
+					return runErr
+				case sum.Interrupted:
+					return errors.New("interrupted: run the same command again to finish (what is stored is skipped)")
+				case !sum.Clean():
+					return fmt.Errorf("%d bad files, %d bad lines (see the messages above); what was good is stored", sum.BadFiles, sum.BadLines)
+				}
+				return nil
+			}
+		},
+	}
+}
+
+// parseTypes splits a --types list and checks each name.
+func parseTypes(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []string
+	for t := range strings.SplitSeq(s, ",") {
+		t = strings.TrimSpace(t)
+		if !model.IsKnownType(t) {
+			return nil, usagef("--types: unknown event type %q; known: %s", t, strings.Join(model.EventTypes, ", "))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// parseTimeFlag reads an RFC 3339 time or a UTC date.
+func parseTimeFlag(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usagef("--%s %q: want an RFC 3339 time (2024-01-01T15:00:00Z) or a date (2024-01-01)", name, s)
+}
+
+// printImportSummary prints where each interrupted or bad file stopped and
+// the totals.
+func printImportSummary(a *app, sum importer.Summary) {
+	w := a.stdout
+	for _, f := range sum.Files {
+		switch {
+		case f.Err != nil:
+			fmt.Fprintf(w, "bad file %s: %v\n", f.Name, f.Err)
+		case f.Interrupted && f.Lines == 0 && f.Done == 0:
+			fmt.Fprintf(w, "not imported: %s\n", f.Name)
+		case f.Interrupted:
+			fmt.Fprintf(w, "interrupted: %s stopped after line %d (every line up to it is stored)\n", f.Name, f.Done)
+		}
+	}
+	fmt.Fprintf(w, "files %d (%d bad), events read %d, stored %d, duplicates %d, filtered out %d, bad lines %d, elapsed %v, %.0f events/s\n",
+		len(sum.Files), sum.BadFiles, sum.Events, sum.Stored, sum.Duplicates, sum.Filtered, sum.BadLines,
+		sum.Elapsed.Round(time.Millisecond), sum.EventsPerSecond())
+	a.log.Info("import finished", slog.Int("files", len(sum.Files)), slog.Int("bad_files", sum.BadFiles),
+		slog.Int64("events", sum.Events), slog.Int64("stored", sum.Stored), slog.Int64("duplicates", sum.Duplicates),
+		slog.Int64("filtered", sum.Filtered), slog.Int64("bad_lines", sum.BadLines), slog.Bool("interrupted", sum.Interrupted))
+}

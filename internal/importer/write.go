@@ -1,0 +1,111 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/store"
+)
+
+// attemptTimeout bounds one attempt at storing a batch, so a connection
+// that hangs without an error counts as the database being unreachable.
+const attemptTimeout = 2 * time.Minute
+
+// write stores one batch and records the outcome in its file.
+func (r *run) write(b *batch) {
+	defer r.recycle(b)
+	if r.aborted() {
+		r.settle(b, false, 0, nil)
+		return
+	}
+	// Batches already read are stored even when the import is interrupted:
+	// that is what an interruption promises.
+	ctx := context.WithoutCancel(r.ctx)
+	stored, rejected, err := r.storeRows(ctx, b.events, b.lines)
+	if err != nil {
+		r.stop(fmt.Errorf("storing lines %d to %d of %s: %w", b.lines[0], b.lines[len(b.lines)-1], b.file.src.name, err))
+		// Part of the batch may be stored (the halves before the failure):
+		// count it; the file's Done line stays before this batch.
+		r.settle(b, false, stored, rejected)
+		return
+	}
+	r.settle(b, true, stored, rejected)
+}
+
+// settle records a batch's outcome.
+func (r *run) settle(b *batch, ok bool, stored int64, rejected []BadLine) {
+	f := b.file
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ok[b.seq] = ok
+	f.res.Stored += stored
+	f.stored.Add(stored)
+	for _, bl := range rejected {
+		f.addBad(r.im.o.Log, bl.Line, bl.Reason)
+	}
+	if ok {
+		dups := int64(len(b.events)) - stored - int64(len(rejected))
+		f.res.Duplicates += dups
+		f.dups.Add(dups)
+	}
+	f.pending--
+	f.finishLocked(r)
+}
+
+// storeRows stores events, isolating the rows PostgreSQL refuses: when a
+// statement fails on a row's data, each half is stored on its own, down to
+// the single bad rows, which are returned with their line numbers.
+func (r *run) storeRows(ctx context.Context, events []model.Event, lines []int64) (int64, []BadLine, error) {
+	n, err := r.retry(ctx, events)
+	if err == nil {
+		return n, nil, nil
+	}
+	if !store.IsRowDataError(err) {
+		return 0, nil, err
+	}
+	if len(events) == 1 {
+		return 0, []BadLine{{Line: lines[0], Reason: "PostgreSQL refused the event: " + store.RowErrorMessage(err)}}, nil
+	}
+	mid := len(events) / 2
+	n1, bad1, err := r.storeRows(ctx, events[:mid], lines[:mid])
+	if err != nil {
+		return 0, nil, err
+	}
+	n2, bad2, err := r.storeRows(ctx, events[mid:], lines[mid:])
+	if err != nil {
+		// The first half is stored: count it, or a rerun would call its
+		// rows duplicates that this run never reported.
+		return n1, bad1, err
+	}
+	return n1 + n2, append(bad1, bad2...), nil
+}
+
+// retry sends one statement's worth of events, again and again with a
+// growing pause while the database is unreachable (or a deadlock with
+// another writer was lost), for at most RetryFor.
+func (r *run) retry(ctx context.Context, events []model.Event) (int64, error) {
+	deadline := time.Now().Add(r.im.o.RetryFor)
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		n, err := r.im.sink.ImportEvents(actx, events)
+		cancel()
+		if err == nil || !store.IsRetryable(err) {
+			return n, err
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return 0, fmt.Errorf("database unavailable: gave up after %d attempts in %v: %w", attempt, r.im.o.RetryFor, err)
+		}
+		r.im.o.Log.Warn("storing a batch failed; retrying", slog.Int("attempt", attempt),
+			slog.Duration("pause", delay), slog.String("error", err.Error()))
+		select {
+		case <-time.After(delay):
+		case <-r.abort:
+			return 0, fmt.Errorf("import stopped while retrying: %w", err)
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}

@@ -1,0 +1,96 @@
+package retention_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/retention"
+	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testdb"
+)
+
+func TestSweepDeletesOldEventsAndKeepsSummariesExact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := store.New(testdb.New(t))
+	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	var events []model.Event
+	// One PushEvent per hour over 10 days (240), and one WatchEvent a day (10).
+	for h := range 240 {
+		events = append(events, model.Event{ID: int64(h + 1), Type: "PushEvent", RepoID: 1, RepoName: "a/b",
+			CreatedAt: now.Add(-time.Duration(h)*time.Hour - 30*time.Minute)})
+	}
+	for d := range 10 {
+		events = append(events, model.Event{ID: int64(1000 + d), Type: "WatchEvent", RepoID: 2, RepoName: "c/d", Action: "started",
+			CreatedAt: now.Add(-time.Duration(d)*24*time.Hour - 12*time.Hour)})
+	}
+	if _, err := s.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+
+	// Keep 3 days: PushEvents at now-0:30 .. now-71:30 (72) and WatchEvents at now-12h, -36h, -60h (3) stay.
+	deleted, err := retention.Sweep(ctx, s, retention.Config{Keep: 72 * time.Hour, Batch: 7, Pause: time.Millisecond,
+		Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted != 250-75 {
+		t.Fatalf("deleted %d, want %d", deleted, 250-75)
+	}
+	var left int
+	var oldest time.Time
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*), min(created_at) FROM events`).Scan(&left, &oldest); err != nil {
+		t.Fatal(err)
+	}
+	if left != 75 || !oldest.Equal(now.Add(-71*time.Hour-30*time.Minute)) {
+		t.Fatalf("left %d, oldest %s", left, oldest)
+	}
+	// The summaries agree with what is left.
+	push, err := s.EventSpan(ctx, store.EventFilter{EventType: "PushEvent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := s.EventSpan(ctx, store.EventFilter{EventType: "WatchEvent", RepoName: "C/D", Action: "STARTED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if push.Count != 72 || watch.Count != 3 {
+		t.Fatalf("summary counts push %d watch %d, want 72, 3", push.Count, watch.Count)
+	}
+	total, repos, err := s.TopRepos(ctx, "PushEvent", 1, 10)
+	if err != nil || total != 1 || repos[0].Events != 72 {
+		t.Fatalf("top repos %d %+v %v", total, repos, err)
+	}
+	tc, err := s.CountsSince(ctx, now.Add(-1000*time.Hour), "", "")
+	if err != nil || tc.Total != 75 {
+		t.Fatalf("counts since: %+v %v", tc, err)
+	}
+	// A second sweep finds nothing.
+	if n, err := retention.Sweep(ctx, s, retention.Config{Keep: 72 * time.Hour, Now: func() time.Time { return now }}); err != nil || n != 0 {
+		t.Fatalf("second sweep deleted %d (%v)", n, err)
+	}
+}
+
+func TestRunOffAndCancel(t *testing.T) {
+	t.Parallel()
+	// Off: returns at once.
+	if err := retention.Run(context.Background(), nil, retention.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(testdb.New(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- retention.Run(ctx, s, retention.Config{Keep: time.Hour, Every: time.Hour}) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}

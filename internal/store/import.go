@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/store/dbgen"
+)
+
+// ImportEvents stores a batch the bulk way, for `ghevents import`: in one
+// transaction, COPY into the session's temporary staging table, then one
+// INSERT ... SELECT ... ON CONFLICT (id, created_at) DO NOTHING into events
+// (sql/queries/import.sql). It returns how many events were newly stored;
+// the others were already stored or repeated in the batch. Either the whole
+// batch is stored or nothing is: a failed batch can be sent again as it is.
+//
+// An event whose Raw is nil is stored with a NULL raw column.
+func (s *Store) ImportEvents(ctx context.Context, events []model.Event) (int64, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	rows := make([]dbgen.ImportStagingCopyParams, len(events))
+	for i, e := range events {
+		rows[i] = dbgen.ImportStagingCopyParams{
+			ID:         e.ID,
+			Type:       e.Type,
+			ActorID:    e.ActorID,
+			ActorLogin: e.ActorLogin,
+			RepoID:     e.RepoID,
+			RepoName:   e.RepoName,
+			OrgID:      e.OrgID,
+			OrgLogin:   e.OrgLogin,
+			Action:     e.Action,
+			CreatedAt:  e.CreatedAt,
+			Raw:        e.Raw,
+		}
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin import batch: %w", mapErr(err))
+	}
+	// After a commit, Rollback does nothing; after a failure it ends the
+	// transaction (and empties the staging table with it).
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	q := s.q.WithTx(tx)
+	if err := q.ImportStagingCreate(ctx); err != nil {
+		return 0, fmt.Errorf("create staging table: %w", mapErr(err))
+	}
+	if _, err := q.ImportStagingCopy(ctx, rows); err != nil {
+		return 0, fmt.Errorf("copy %d events into staging: %w", len(rows), mapErr(err))
+	}
+	n, err := q.ImportStagingMove(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("move %d staged events into events: %w", len(rows), mapErr(err))
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit import batch: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// IsRowDataError reports whether err is PostgreSQL refusing a value that
+// some row of the statement carried: SQLSTATE class 22 (data exception,
+// such as a JSON escape jsonb refuses) or 54000 (program limit exceeded,
+// such as a value too large for an index row). Sending the same rows again
+// fails again; the other rows of the batch can be stored without them.
+func IsRowDataError(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return len(pgErr.Code) == 5 && (pgErr.Code[:2] == "22" || pgErr.Code == "54000")
+}
+
+// IsRetryable reports whether the same statement may succeed if sent again
+// later: the database was unreachable (IsUnavailable), or the transaction
+// lost a deadlock (40P01) or a serialization conflict (40001) against
+// another writer.
+func IsRetryable(err error) bool {
+	if IsUnavailable(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// RowErrorMessage is PostgreSQL's message for a refused row (with its
+// detail when there is one), for reports; empty when err is not from
+// PostgreSQL.
+func RowErrorMessage(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return ""
+	}
+	msg := pgErr.Message + " (SQLSTATE " + pgErr.Code + ")"
+	if pgErr.Detail != "" {
+		msg += ": " + pgErr.Detail
+	}
+	return msg
+}

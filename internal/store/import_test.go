@@ -1,0 +1,158 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/store"
+)
+
+func TestImportEventsStoresEachIdentityOnce(t *testing.T) {
+	s, ctx := setup(t)
+	push := model.Event{ID: 100, Type: "PushEvent", ActorID: 1, ActorLogin: "alice", RepoID: 10, RepoName: "Alice/Repo",
+		CreatedAt: ts("2024-05-01T10:00:00Z"), Raw: json.RawMessage(`{"id":"100","type":"PushEvent"}`)}
+	issue := model.Event{ID: 101, Type: "IssuesEvent", ActorID: 2, ActorLogin: "bob", RepoID: 11, RepoName: "org/x",
+		OrgID: 7, OrgLogin: "org", Action: "opened", CreatedAt: ts("2024-05-01T10:00:05Z")}
+	reused := push
+	reused.CreatedAt = ts("2025-10-09T00:00:00Z")
+
+	n, err := s.ImportEvents(ctx, []model.Event{push, issue, push, reused})
+	if err != nil || n != 3 {
+		t.Fatalf("first batch: stored %d, %v; want 3", n, err)
+	}
+	// The poller stored one of them meanwhile: both paths agree on identity.
+	other := model.Event{ID: 102, Type: "WatchEvent", RepoID: 12, RepoName: "a/b", Action: "started", CreatedAt: ts("2024-05-01T10:00:06Z")}
+	if n, err := s.InsertEvents(ctx, []model.Event{other}); err != nil || n != 1 {
+		t.Fatalf("InsertEvents: %d, %v", n, err)
+	}
+	n, err = s.ImportEvents(ctx, []model.Event{issue, reused, push, other})
+	if err != nil || n != 0 {
+		t.Fatalf("second batch: stored %d, %v; want 0", n, err)
+	}
+	if n, err := s.ImportEvents(ctx, nil); err != nil || n != 0 {
+		t.Fatalf("empty batch: %d, %v", n, err)
+	}
+	got, err := s.Event(ctx, 101, issue.CreatedAt)
+	if err != nil || !eventsEqual(got, issue) {
+		t.Fatalf("Event(101) = %+v, %v\nwant %+v", got, err, issue)
+	}
+	got, err = s.Event(ctx, 100, push.CreatedAt)
+	if err != nil || !eventsEqual(got, push) {
+		t.Fatalf("Event(100) = %+v, %v\nwant %+v", got, err, push)
+	}
+	// Optional values are NULL, as through InsertEvents; raw is NULL when not given.
+	var orgID *int64
+	var action *string
+	var rawNull bool
+	if err := s.Pool().QueryRow(ctx, `SELECT org_id, action, raw IS NULL FROM events WHERE id = 101`).Scan(&orgID, &action, &rawNull); err != nil {
+		t.Fatal(err)
+	}
+	if orgID == nil || *orgID != 7 || action == nil || *action != "opened" || !rawNull {
+		t.Fatalf("event 101: org_id %v, action %v, raw NULL %v", orgID, action, rawNull)
+	}
+	if err := s.Pool().QueryRow(ctx, `SELECT org_id, action FROM events WHERE id = 100 AND created_at = $1`, push.CreatedAt).Scan(&orgID, &action); err != nil {
+		t.Fatal(err)
+	}
+	if orgID != nil || action != nil {
+		t.Fatalf("event 100: org_id %v, action %v; want NULL, NULL", orgID, action)
+	}
+	var total int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil || total != 4 {
+		t.Fatalf("events holds %d (%v), want 4", total, err)
+	}
+}
+
+func TestImportEventsRefusedRow(t *testing.T) {
+	s, ctx := setup(t)
+	good := model.Event{ID: 1, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: ts("2024-01-01T00:00:00Z"), Raw: json.RawMessage(`{}`)}
+	bad := good
+	bad.ID = 2
+	bad.Raw = json.RawMessage(`{"t":"\ud800"}`) // jsonb refuses a lone surrogate
+	_, err := s.ImportEvents(ctx, []model.Event{good, bad})
+	if !store.IsRowDataError(err) || store.IsRetryable(err) || !strings.Contains(store.RowErrorMessage(err), "22P02") {
+		t.Fatalf("err = %v; want a row data error (22P02), not retryable", err)
+	}
+	// The whole batch failed: nothing stored, and the connection is usable.
+	if n, err := s.ImportEvents(ctx, []model.Event{good}); err != nil || n != 1 {
+		t.Fatalf("after the failure: stored %d, %v; want 1", n, err)
+	}
+	if store.IsRowDataError(store.ErrUnavailable) || !store.IsRetryable(store.ErrUnavailable) {
+		t.Fatal("ErrUnavailable must be retryable and not a row data error")
+	}
+}
+
+// The staging table ImportEvents creates has exactly the columns declared
+// for sqlc in sql/sqlc/import_staging.sql.
+func TestImportStagingDeclaration(t *testing.T) {
+	s, ctx := setup(t)
+	decl, err := os.ReadFile("../../sql/sqlc/import_staging.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(decl[strings.Index(string(decl), "CREATE TABLE"):])
+	var declared []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+)\s+(\w+)\s*(NOT NULL)?`).FindAllStringSubmatch(body, -1) {
+		declared = append(declared, m[1]+" "+m[2]+" "+strings.ToLower(m[3]))
+	}
+
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	// The staging table lives in the session: create it through a batch
+	// on this very connection.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, importStagingCreateSQL(t)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, `SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || CASE WHEN a.attnotnull THEN 'not null' ELSE '' END
+		FROM pg_attribute a WHERE a.attrelid = 'pg_temp.import_staging'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actual, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := func(s string) string {
+		s = strings.ReplaceAll(s, "timestamp with time zone", "timestamptz")
+		return strings.TrimSpace(s)
+	}
+	for i := range actual {
+		actual[i] = norm(actual[i])
+	}
+	for i := range declared {
+		declared[i] = norm(declared[i])
+	}
+	if len(declared) != 11 || !slices.Equal(actual, declared) {
+		t.Fatalf("temporary staging table:\n%q\ndeclared for sqlc:\n%q", actual, declared)
+	}
+}
+
+// importStagingCreateSQL is the CREATE TEMP TABLE statement of
+// sql/queries/import.sql, as sqlc compiled it.
+func importStagingCreateSQL(t *testing.T) string {
+	t.Helper()
+	q, err := os.ReadFile("../../sql/queries/import.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)CREATE TEMP TABLE.*?;`).Find(q)
+	if m == nil {
+		t.Fatal("no CREATE TEMP TABLE in sql/queries/import.sql")
+	}
+	return string(m)
+}
