@@ -15,10 +15,6 @@ func stub(name, args, summary string) command {
 		}}
 }
 
-func pollCommand() command {
-	return stub("poll", "", "Poll the GitHub Events API and store every event exactly once.")
-}
-
 func runCommand() command {
 	return stub("run", "", "Migrate up, then poll and serve in one process until SIGINT/SIGTERM.")
 }

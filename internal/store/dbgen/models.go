@@ -51,6 +51,15 @@ type ImportStaging struct {
 	Raw        []byte
 }
 
+type PollerState struct {
+	Feed          string
+	Etag          string
+	RoundAt       time.Time
+	NextRoundAt   time.Time
+	NewestEventAt *time.Time
+	UpdatedAt     time.Time
+}
+
 type RepoTypeActionCount struct {
 	Type    string
 	RepoKey string

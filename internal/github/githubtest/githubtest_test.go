@@ -1,0 +1,91 @@
+package githubtest_test
+
+import (
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/github/githubtest"
+)
+
+func TestRecordedPages(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name            string
+		pages           [][]byte
+		n, total, dists int
+	}{
+		{"events walk", githubtest.EventsPages(t), 10, 281, 155},
+		{"user walk", githubtest.UserPages(t), 8, 227, 227},
+		{"all", githubtest.AllPages(t), 18, 508, 382},
+	}
+	for _, c := range cases {
+		ids, total := githubtest.Identities(t, c.pages...)
+		if len(c.pages) != c.n || total != c.total || len(ids) != c.dists {
+			t.Errorf("%s: %d pages, %d events, %d distinct; want %d, %d, %d", c.name, len(c.pages), total, len(ids), c.n, c.total, c.dists)
+		}
+	}
+	ev := githubtest.EventsPages(t)
+	if string(ev[1]) != string(ev[2]) {
+		t.Error("recorded pages 2 and 3 of /events differ; the data says they are the same page")
+	}
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestServerBehavesLikeGitHub(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	pages := githubtest.EventsPages(t)
+	srv := githubtest.NewServer(t, githubtest.Options{Pages: pages, MaxPages: 3, Now: func() time.Time { return now }})
+	base := srv.EventsURL().String()
+
+	resp, body := get(t, base+"?per_page=100", "Authorization", "Bearer x")
+	if resp.StatusCode != 200 || body != string(pages[0]) || resp.Header.Get("ETag") != githubtest.ETag(pages[0]) ||
+		resp.Header.Get("X-Poll-Interval") != "60" || resp.Header.Get("X-RateLimit-Remaining") != "4999" ||
+		resp.Header.Get("X-RateLimit-Reset") != "1717246800" ||
+		resp.Header.Get("Link") != `<`+base+`?page=2&per_page=100>; rel="next", <`+base+`?page=3&per_page=100>; rel="last"` {
+		t.Fatalf("page 1: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, _ = get(t, base+"?per_page=100", "Authorization", "Bearer x", "If-None-Match", githubtest.ETag(pages[0]))
+	if resp.StatusCode != 304 || resp.Header.Get("X-RateLimit-Remaining") != "4999" {
+		t.Fatalf("conditional page 1: %d, remaining %s; want 304, 4999", resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
+	}
+	// The page at the pagination limit still links to the next, which is refused.
+	resp, _ = get(t, base+"?page=3&per_page=100", "Authorization", "Bearer x")
+	if resp.StatusCode != 200 || resp.Header.Get("Link") != `<`+base+`?page=2&per_page=100>; rel="prev", <`+base+`?page=4&per_page=100>; rel="next", <`+base+`?page=4&per_page=100>; rel="last", <`+base+`?page=1&per_page=100>; rel="first"` {
+		t.Fatalf("page 3: %d, Link %q", resp.StatusCode, resp.Header.Get("Link"))
+	}
+	resp, _ = get(t, base+"?page=4&per_page=100", "Authorization", "Bearer x")
+	if resp.StatusCode != 422 {
+		t.Fatalf("page 4: %d, want 422", resp.StatusCode)
+	}
+	srv.SetRateLimit(0, now.Add(time.Minute))
+	resp, _ = get(t, base+"?per_page=100", "Authorization", "Bearer x")
+	if resp.StatusCode != 403 || resp.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("exhausted: %d, want 403 with remaining 0", resp.StatusCode)
+	}
+	srv.Push(githubtest.RetryAfter(2, 429, "5"), githubtest.ServerError(0))
+	resp, _ = get(t, base+"?per_page=100") // not page 2: the 500 is used, the 429 kept
+	if resp.StatusCode != 500 || srv.PendingReplies() != 1 {
+		t.Fatalf("scripted: %d with %d replies left; want 500 and 1", resp.StatusCode, srv.PendingReplies())
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 6 || reqs[4].Status != 403 || reqs[5].Status != 500 || reqs[5].Page != 1 || reqs[2].Page != 3 {
+		t.Fatalf("requests recorded: %+v", reqs)
+	}
+}

@@ -1,0 +1,134 @@
+package poller
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/github"
+)
+
+// Why a wait was chosen. The retry reasons of internal/github
+// ("retry-after", "rate-limit", "secondary-rate-limit", "backoff") are used
+// as they are.
+const (
+	// WhyPollInterval: POLL_INTERVAL, the least wait between rounds.
+	WhyPollInterval = "poll-interval"
+	// WhyXPollInterval: GitHub's X-Poll-Interval asks for longer.
+	WhyXPollInterval = "x-poll-interval"
+	// WhyPace: the adaptive pace, lengthened by rounds that overlapped heavily.
+	WhyPace = "pace"
+	// WhyRateLimit: the requests left before x-ratelimit-reset would not
+	// last until then at a faster pace.
+	WhyRateLimit = string(github.WaitRateLimit)
+	// WhyResume: a restarted poller waits for the round planned before it stopped.
+	WhyResume = "resume"
+	// WhySkipped: BeforeRound asked to skip the round.
+	WhySkipped = "skipped"
+	// WhyDBRetry: an insert worker waits before retrying its page.
+	WhyDBRetry = "db-retry"
+)
+
+// Wait is one pause the poller chose, and why.
+type Wait struct {
+	D   time.Duration
+	Why string
+}
+
+// roundFacts are what a round tells the pacer.
+type roundFacts struct {
+	notModified bool
+	// gap: the round reached its last page and its oldest event is newer
+	// than the newest one stored before it.
+	gap bool
+	// comparable: a previous round's events are known, so overlap means
+	// something.
+	comparable bool
+	// distinct counts the round's distinct events; overlap those already
+	// fetched by the previous round.
+	distinct, overlap int
+}
+
+// pacer keeps the adaptive pace: the wait between rounds that spends the
+// rate limit where it buys events. It starts at the floor (the larger of
+// POLL_INTERVAL and X-Poll-Interval); a round that did not overlap what was
+// stored (a probable gap) halves it: poll sooner; a round of which at least
+// half was already fetched by the previous round, or a 304, lengthens it by
+// half: polling sooner would only fetch the same events again. It never
+// leaves [floor, max(maxPace, floor)].
+type pacer struct {
+	interval time.Duration // POLL_INTERVAL
+	maxPace  time.Duration
+	pace     time.Duration
+}
+
+// adjust updates the pace after a round and says what it did and why.
+func (pc *pacer) adjust(f roundFacts, xPoll time.Duration) string {
+	floor := max(pc.interval, xPoll)
+	var note string
+	switch {
+	case f.notModified:
+		pc.pace = pc.pace * 3 / 2
+		note = "lengthened: nothing new (304)"
+	case f.gap:
+		pc.pace /= 2
+		note = "shortened: no overlap with stored events"
+	case !f.comparable:
+		note = "kept: no previous round to compare with"
+	case f.distinct == 0:
+		note = "kept: empty round"
+	case 2*f.overlap >= f.distinct:
+		pc.pace = pc.pace * 3 / 2
+		note = fmt.Sprintf("lengthened: %d%% overlap with the previous round", 100*f.overlap/f.distinct)
+	default:
+		note = fmt.Sprintf("kept: %d%% overlap with the previous round", 100*f.overlap/f.distinct)
+	}
+	pc.pace = min(max(pc.pace, floor), max(pc.maxPace, floor))
+	return note
+}
+
+// chooseWait is the wait before the next round: the largest of
+// POLL_INTERVAL, X-Poll-Interval, the pace and what the rate limit needs.
+func chooseWait(interval, xPoll, pace time.Duration, rate github.RateLimit, pagesPerRound int, now time.Time) Wait {
+	w := Wait{D: interval, Why: WhyPollInterval}
+	if xPoll > w.D {
+		w = Wait{D: xPoll, Why: WhyXPollInterval}
+	}
+	if pace > w.D {
+		w = Wait{D: pace, Why: WhyPace}
+	}
+	if need, ok := rateNeed(rate, pagesPerRound, now); ok && need > w.D {
+		w = Wait{D: need, Why: WhyRateLimit}
+	}
+	return w
+}
+
+// rateNeed is the least wait that keeps the next rounds within the
+// requests left: with fewer left than a round takes, until the window
+// renews; otherwise the time to the reset shared evenly between the rounds
+// that remain. ok is false when the headers did not say.
+func rateNeed(rate github.RateLimit, pagesPerRound int, now time.Time) (time.Duration, bool) {
+	if !rate.Known() {
+		return 0, false
+	}
+	untilReset, ok := rate.UntilReset(now)
+	if !ok {
+		return 0, false // unknown, or already renewed
+	}
+	pages := int64(max(pagesPerRound, 1))
+	if rate.Remaining < pages {
+		return untilReset, true
+	}
+	return untilReset / time.Duration(rate.Remaining/pages), true
+}
+
+// dbBackoff is the wait before an insert worker retries its page: 250 ms
+// doubling per attempt up to 30 s, jittered between half and all of it.
+func dbBackoff(attempt int, rnd float64) time.Duration {
+	d := 250 * time.Millisecond
+	for i := 1; i < attempt && d < 30*time.Second; i++ {
+		d *= 2
+	}
+	d = min(d, 30*time.Second)
+	rnd = min(max(rnd, 0), 1)
+	return d/2 + time.Duration(rnd*float64(d/2))
+}
