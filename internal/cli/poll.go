@@ -31,7 +31,10 @@ func pollCommand() command {
 				if err != nil {
 					return err
 				}
-				return p.Run(ctx)
+				return runAll(ctx, a.log,
+					named{"poller", p.Run},
+					named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, s) }},
+				)
 			}
 		}}
 }

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/poller"
+	"github.com/ghevents/ghevents/internal/retention"
+	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/telemetry"
+)
+
+func runCommand() command {
+	return command{name: "run",
+		summary: "Migrate up, then poll and serve in one process until SIGINT/SIGTERM (what `make run` starts).\n" +
+			"On SIGINT/SIGTERM the server stops accepting and finishes its requests, and the poller stores\n" +
+			"the pages it fetched, each within SHUTDOWN_GRACE.",
+		flags: func(*flag.FlagSet) func(context.Context, *app, []string) error {
+			return func(ctx context.Context, a *app, args []string) error {
+				if len(args) > 0 {
+					return usagef("takes no arguments, got %q", args)
+				}
+				s, closeStore, err := a.openStore(ctx, true, a.storeOptions("ghevents run", true))
+				if err != nil {
+					return err
+				}
+				defer closeStore()
+				p, err := a.newPoller(s)
+				if err != nil {
+					return err
+				}
+				reg := storeRegistry(s)
+				checks := []telemetry.Check{
+					{Name: "database", Fn: s.CheckReady},
+					{Name: "poller", Fn: pollerCheck(p.Metrics(), a.cfg.PollInterval, time.Now())},
+				}
+				return runAll(ctx, a.log,
+					named{"poller", p.Run},
+					named{"api", func(ctx context.Context) error { return a.serveAPI(ctx, s, reg, checks) }},
+					named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, s) }},
+				)
+			}
+		}}
+}
+
+// named is a long-running part of a process.
+type named struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// runAll runs the parts until ctx ends or one of them fails; a failure stops
+// the others. Each part ends cleanly on its own (drains, finishes requests).
+func runAll(ctx context.Context, log *slog.Logger, parts ...named) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	errs := make([]error, len(parts))
+	for i, p := range parts {
+		wg.Go(func() {
+			err := p.run(ctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				errs[i] = fmt.Errorf("%s: %w", p.name, err)
+				log.Error("stopping: "+p.name+" failed", slog.String("error", err.Error()))
+				cancel(errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// runRetention sweeps old events when RETENTION is set.
+func (a *app) runRetention(ctx context.Context, s *store.Store) error {
+	keep := a.cfg.Retention.Duration()
+	if keep <= 0 {
+		return nil
+	}
+	a.log.Info("retention on", slog.Duration("keep", keep))
+	return retention.Run(ctx, s, retention.Config{Keep: keep, Log: a.log.With(slog.String("component", "retention"))})
+}
+
+// pollerCheck is ready while polling rounds succeed: the last one finished
+// recently (a few waits ago), or the poller started only a little while ago.
+func pollerCheck(m *poller.Metrics, interval time.Duration, started time.Time) func(context.Context) error {
+	return func(context.Context) error {
+		snap := m.Snapshot()
+		allowed := max(3*interval, 3*snap.LastWait, 10*time.Minute)
+		last := snap.LastRound
+		if last.IsZero() {
+			if time.Since(started) < allowed {
+				return nil // starting
+			}
+			return fmt.Errorf("no polling round has succeeded since the start %s ago", time.Since(started).Round(time.Second))
+		}
+		if age := time.Since(last); age > allowed {
+			return fmt.Errorf("the last successful polling round was %s ago", age.Round(time.Second))
+		}
+		return nil
+	}
+}

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/github/githubtest"
+	"github.com/ghevents/ghevents/internal/testdb"
+)
+
+// TestRunMigratesPollsAndServes: `ghevents run` on an empty database
+// migrates it, polls the fake GitHub, and serves what it stored.
+func TestRunMigratesPollsAndServes(t *testing.T) {
+	t.Parallel()
+	pages := githubtest.EventsPages(t)[:3]
+	want, _ := githubtest.Identities(t, pages...)
+	srv := githubtest.NewServer(t, githubtest.Options{Pages: pages})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run"}, []string{
+			"DATABASE_URL=" + testdb.Empty(t), "GITHUB_EVENTS_URL=" + srv.EventsURL().String(),
+			"POLL_INTERVAL=1h", "HTTP_ADDR=" + addr, "LOG_FORMAT=json",
+		}, &stdout, &stderr)
+	}()
+
+	type avg struct {
+		Count int64 `json:"events_count"`
+	}
+	total := func() (int, bool) {
+		resp, err := http.Get("http://" + addr + "/metrics/events-total-count?offset=3153600000")
+		if err != nil {
+			return 0, false
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Total int `json:"total"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || json.Unmarshal(b, &body) != nil {
+			return 0, false
+		}
+		return body.Total, true
+	}
+	for {
+		if n, ok := total(); ok && n == len(want) {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("run exited with %d:\n%s", code, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `{"checks":{"database":"ok","poller":"ok"},"status":"ok"}`+"\n" {
+		t.Fatalf("/readyz: %d %s", resp.StatusCode, b)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit status %d:\n%s", code, stderr.String())
+	}
+	logs := stderr.String()
+	for _, s := range []string{`"msg":"migration"`, `"msg":"poll round"`, `"msg":"serving"`, `"msg":"shutting down the HTTP server"`} {
+		if !strings.Contains(logs, s) {
+			t.Errorf("logs lack %s", s)
+		}
+	}
+}
