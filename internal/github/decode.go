@@ -188,13 +188,14 @@ func cleanString(b []byte) string {
 }
 
 // sanitizeRaw makes raw JSON acceptable to jsonb, which refuses invalid
-// UTF-8 and the escape \u0000 (both replaced by U+FFFD). Most events need
-// nothing and are returned as they are.
+// UTF-8, the escape \u0000 and unpaired surrogate escapes such as \ud800
+// (all replaced by U+FFFD). Most events need nothing and are returned as
+// they are.
 func sanitizeRaw(raw []byte) []byte {
 	if !utf8.Valid(raw) {
 		raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
 	}
-	if !bytes.Contains(raw, []byte(`\u0000`)) {
+	if !bytes.Contains(raw, []byte(`\u0000`)) && !bytes.Contains(raw, []byte(`\ud`)) && !bytes.Contains(raw, []byte(`\uD`)) {
 		return raw
 	}
 	out := make([]byte, 0, len(raw))
@@ -206,15 +207,54 @@ func sanitizeRaw(raw []byte) []byte {
 		}
 		// An escape: copy it whole so that `\\u0000` (a backslash, then
 		// text) is not mistaken for the NUL escape.
-		if raw[i+1] == 'u' && i+6 <= len(raw) && string(raw[i:i+6]) == `\u0000` {
-			out = append(out, `\ufffd`...)
-			i += 5
-			continue
+		if raw[i+1] == 'u' && i+6 <= len(raw) {
+			if v, ok := hex4(raw[i+2 : i+6]); ok {
+				switch {
+				case v == 0:
+					out = append(out, `\ufffd`...)
+					i += 5
+					continue
+				case v >= 0xD800 && v <= 0xDBFF:
+					// A high surrogate must be followed by a low one.
+					if i+12 <= len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+						if lo, ok := hex4(raw[i+8 : i+12]); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+							out = append(out, raw[i:i+12]...)
+							i += 11
+							continue
+						}
+					}
+					out = append(out, `\ufffd`...)
+					i += 5
+					continue
+				case v >= 0xDC00 && v <= 0xDFFF: // a low surrogate alone
+					out = append(out, `\ufffd`...)
+					i += 5
+					continue
+				}
+			}
 		}
 		out = append(out, c, raw[i+1])
 		i++
 	}
 	return out
+}
+
+// hex4 parses four hex digits.
+func hex4(b []byte) (rune, bool) {
+	var v rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 // truncate shortens s to at most n bytes, on a character boundary.

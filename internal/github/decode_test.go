@@ -180,6 +180,11 @@ func TestSanitizeRaw(t *testing.T) {
 		`{"a":"\u0000"}`:       `{"a":"\ufffd"}`,
 		`{"a":"\\u0000"}`:      `{"a":"\\u0000"}`, // an escaped backslash, then text
 		`{"a":"\\\u0000"}`:     `{"a":"\\\ufffd"}`,
+		`{"a":"\ud800"}`:       `{"a":"\ufffd"}`,
+		`{"a":"\uDC00x"}`:      `{"a":"\ufffdx"}`,
+		`{"a":"\ud83d\ude00"}`: `{"a":"\ud83d\ude00"}`, // a valid pair (an emoji) is kept
+		`{"a":"\ud83d\u0041"}`: `{"a":"\ufffd\u0041"}`,
+		`{"a":"\\ud800"}`:      `{"a":"\\ud800"}`,
 		"{\"a\":\"\xff\"}":     "{\"a\":\"\uFFFD\"}",
 		`{"a":"\u0000\u0000"}`: `{"a":"\ufffd\ufffd"}`,
 	}

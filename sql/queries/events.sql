@@ -28,6 +28,9 @@ FROM (
         unnest(@created_ats::timestamptz[]) AS created_at,
         unnest(@raws::jsonb[]) AS raw
 ) AS u
+-- Key order: two writers inserting overlapping events (the poller's workers,
+-- an import) take their locks in the same order, so they cannot deadlock.
+ORDER BY u.id, u.created_at
 ON CONFLICT (id, created_at) DO NOTHING;
 
 -- name: EventGet :one

@@ -109,6 +109,7 @@ FROM (
         unnest($10::timestamptz[]) AS created_at,
         unnest($11::jsonb[]) AS raw
 ) AS u
+ORDER BY u.id, u.created_at
 ON CONFLICT (id, created_at) DO NOTHING
 `
 
@@ -131,6 +132,8 @@ type EventsInsertBatchParams struct {
 // is skipped; the affected-row count is the number of events newly stored.
 // The arrays are parallel (element i of each describes event i). Optional
 // values travel as 0 or the empty string and are stored as NULL, so the arrays stay plain.
+// Key order: two writers inserting overlapping events (the poller's workers,
+// an import) take their locks in the same order, so they cannot deadlock.
 func (q *Queries) EventsInsertBatch(ctx context.Context, arg EventsInsertBatchParams) (int64, error) {
 	result, err := q.db.Exec(ctx, eventsInsertBatch,
 		arg.Ids,
