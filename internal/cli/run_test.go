@@ -39,9 +39,6 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 		}, &stdout, &stderr)
 	}()
 
-	type avg struct {
-		Count int64 `json:"events_count"`
-	}
 	total := func() (int, bool) {
 		resp, err := http.Get("http://" + addr + "/metrics/events-total-count?offset=3153600000")
 		if err != nil {
