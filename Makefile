@@ -21,9 +21,22 @@ run: build ## migrate, poll and serve on :8000 (reads .env; private PostgreSQL w
 build: ## build bin/ghevents (static, as in the Dockerfile)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ghevents ./cmd/ghevents
 
+# The fuzz targets (go test -fuzz), as package:Target. Their seed corpora are
+# in each package's testdata/fuzz/; docs/reliability.md has the figures.
+FUZZ_TARGETS := ./internal/github:FuzzParseLink ./internal/github:FuzzRetryDelay \
+	./internal/github:FuzzDecodeEvent ./internal/github:FuzzDecodePage ./internal/api:FuzzQuery
+# How long `make fuzz` runs each target, and `make test` (the short run).
+FUZZTIME ?= 5m
+FUZZTIME_SHORT ?= 10s
+
 .PHONY: test
-test: db-up browser-deps ## run every test against the local PostgreSQL (and headless Chromium)
+test: db-up browser-deps ## run every test against the local PostgreSQL (and headless Chromium), then a short fuzz of each target
 	GHEVENTS_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
+	./scripts/fuzz.sh $(FUZZTIME_SHORT) $(FUZZ_TARGETS)
+
+.PHONY: fuzz
+fuzz: db-up ## fuzz each target for FUZZTIME (default 5m; make fuzz FUZZTIME=30m)
+	./scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 .PHONY: bench
 bench: db-up ## run the benchmarks (see BENCHMARKS.md)
