@@ -348,6 +348,8 @@ type LoadResult struct {
 	Requests, Errors int64
 	Elapsed          time.Duration
 	Latencies        []time.Duration
+	// PathLatencies are the same latencies by path.
+	PathLatencies map[string][]time.Duration
 	// ErrorSamples are the first few errors, for the report.
 	ErrorSamples []string
 }
@@ -359,6 +361,8 @@ func (r LoadResult) PerSecond() float64 { return float64(r.Requests) / r.Elapsed
 // (each worker starts at its own offset). A non-200 answer is an error.
 func Load(ctx context.Context, base string, paths []string, workers int, d time.Duration) LoadResult {
 	c := Client(workers)
+	// The connections end with the run, so that the server is seen idle.
+	defer c.CloseIdleConnections()
 	var mu sync.Mutex
 	var res LoadResult
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -368,6 +372,7 @@ func Load(ctx context.Context, base string, paths []string, workers int, d time.
 	for w := range workers {
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 4096)
+			byPath := map[string][]time.Duration{}
 			var n, errs int64
 			var samples []string
 			for i := w; ctx.Err() == nil; i++ {
@@ -377,6 +382,7 @@ func Load(ctx context.Context, base string, paths []string, workers int, d time.
 				}
 				n++
 				lat = append(lat, took)
+				byPath[paths[i%len(paths)]] = append(byPath[paths[i%len(paths)]], took)
 				if err != nil || status != http.StatusOK {
 					errs++
 					if len(samples) < 3 {
@@ -388,6 +394,12 @@ func Load(ctx context.Context, base string, paths []string, workers int, d time.
 			res.Requests += n
 			res.Errors += errs
 			res.Latencies = append(res.Latencies, lat...)
+			if res.PathLatencies == nil {
+				res.PathLatencies = map[string][]time.Duration{}
+			}
+			for p, l := range byPath {
+				res.PathLatencies[p] = append(res.PathLatencies[p], l...)
+			}
 			if len(res.ErrorSamples) < 5 {
 				res.ErrorSamples = append(res.ErrorSamples, samples...)
 			}
