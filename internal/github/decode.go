@@ -22,6 +22,9 @@ import (
 // such events are rejected with this error rather than stored half-filled.
 var ErrOldLayout = errors.New("pre-2015 GH Archive layout (\"repository\" instead of \"repo\", no numeric id): not supported; import dumps from 2015-01-01 on")
 
+// EarliestEvent bounds created_at from below: GitHub opened in October 2007.
+var EarliestEvent = time.Date(2007, 10, 1, 0, 0, 0, 0, time.UTC)
+
 // BadEventError says why one event could not be decoded.
 type BadEventError struct {
 	// Index is the event's position in its page (0-based); -1 for a single event.
@@ -173,9 +176,11 @@ func decodeValue(v *fastjson.Value, index int) (model.Event, error) {
 	// An offset can carry "9999-12-31T23:00:00-05:00" into the year 10000
 	// in UTC: PostgreSQL stores it, but no RFC 3339 time (the API's
 	// answers) can say it, so one such event would break every answer
-	// that shows it.
-	if y := e.CreatedAt.Year(); y < 0 || y > 9999 {
-		return e, bad(idText, "created_at %q is outside the years 0000 to 9999 in UTC", truncate(string(created), 40))
+	// that shows it. At the other end, a time before GitHub existed is no
+	// GitHub event, and 0001-01-01T00:00:00Z is Go's zero time, which the
+	// poller reads as "no time".
+	if e.CreatedAt.Before(EarliestEvent) || e.CreatedAt.Year() > 9999 {
+		return e, bad(idText, "created_at %q is outside 2007-10-01 to 9999-12-31 (UTC)", truncate(string(created), 40))
 	}
 
 	// Optional parts: absent or malformed ones are left empty, not fatal.

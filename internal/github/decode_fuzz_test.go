@@ -200,7 +200,7 @@ func checkEvent(t *testing.T, e model.Event, wantJSON bool) {
 	if e.CreatedAt.IsZero() || e.CreatedAt.Location() != time.UTC {
 		t.Fatalf("created_at %v is zero or not in UTC", e.CreatedAt)
 	}
-	if e.CreatedAt.Year() < 0 || e.CreatedAt.Year() > 9999 {
+	if e.CreatedAt.Before(EarliestEvent) || e.CreatedAt.Year() > 9999 {
 		t.Fatalf("created_at %v out of range", e.CreatedAt)
 	}
 	checkStoredSafe(t, e.Raw, wantJSON)

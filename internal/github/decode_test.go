@@ -70,9 +70,13 @@ func TestDecodeEventRejects(t *testing.T) {
 		{"missing created_at", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"}}`, "created_at is missing", false},
 		{"bad created_at", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"yesterday"}`, `created_at "yesterday" is not an RFC 3339 time`, false},
 		{"created_at past 9999 in UTC", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"9999-12-31T23:00:00-05:00"}`,
-			`created_at "9999-12-31T23:00:00-05:00" is outside the years 0000 to 9999 in UTC`, false},
+			`created_at "9999-12-31T23:00:00-05:00" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
 		{"created_at before 0000 in UTC", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"0000-01-01T00:00:00+01:00"}`,
-			`created_at "0000-01-01T00:00:00+01:00" is outside the years 0000 to 9999 in UTC`, false},
+			`created_at "0000-01-01T00:00:00+01:00" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
+		{"created_at the zero time", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"0001-01-01T00:00:00,000000000+00:00"}`,
+			`created_at "0001-01-01T00:00:00,000000000+00:00" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
+		{"created_at before GitHub", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"2007-09-30T23:59:59Z"}`,
+			`created_at "2007-09-30T23:59:59Z" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
 		{"old layout", `{"type":"PushEvent","repository":{"name":"b","owner":"a"},"created_at":"2012-01-01T00:00:00Z"}`, "pre-2015", true},
 	}
 	var d Decoder
