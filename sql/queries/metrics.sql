@@ -6,7 +6,8 @@
 -- name: MetricsEventSpan :one
 -- MetricsEventSpan is the count, oldest and newest created_at of the events of
 -- one type, optionally of one repository (case-insensitive) and one action
--- (case-insensitive). The count comes from the summary tables; oldest and
+-- (case-insensitive). The count comes from the summary tables (or the
+-- repository's index entries when both filters are given); oldest and
 -- newest are one index probe each (NULL when nothing matches). The average
 -- gap between adjacent events is then (newest - oldest) / (count - 1): the
 -- gaps telescope, so their sum is newest - oldest whatever the ties (see
@@ -23,9 +24,11 @@ FROM (
             (SELECT r.events FROM repo_type_counts r
              WHERE r.type = @event_type::text AND r.repo_key = lower(sqlc.narg(repo_name)::text))
         ELSE
-            (SELECT ra.events FROM repo_type_action_counts ra
-             WHERE ra.type = @event_type::text AND ra.repo_key = lower(sqlc.narg(repo_name)::text)
-               AND ra.action = lower(sqlc.narg(action)::text))
+            -- Both filters: counted in events_repo_type_created_idx (one
+            -- repository's events of one type, the action checked in the index).
+            (SELECT count(*) FROM events e
+             WHERE e.repo_key = lower(sqlc.narg(repo_name)::text) AND e.type = @event_type::text
+               AND lower(e.action) = lower(sqlc.narg(action)::text))
     END, 0)::bigint AS events_count
 ) c
 -- The oldest and newest matching events are joined back by primary key: one
@@ -113,7 +116,8 @@ LIMIT 1;
 -- name: MetricsTopRepos :many
 -- MetricsTopRepos lists the repositories with more than min_events events of
 -- one type, most events first, then by name (case-insensitive), at most
--- max_rows of them.
+-- max_rows of them. min_events must be at least 1: the rank index holds the
+-- repositories with more than one event.
 SELECT r.repo_name, r.events
 FROM repo_type_counts r
 WHERE r.type = @event_type::text AND r.events > @min_events::bigint

@@ -104,9 +104,11 @@ FROM (
             (SELECT r.events FROM repo_type_counts r
              WHERE r.type = $3::text AND r.repo_key = lower($1::text))
         ELSE
-            (SELECT ra.events FROM repo_type_action_counts ra
-             WHERE ra.type = $3::text AND ra.repo_key = lower($1::text)
-               AND ra.action = lower($2::text))
+            -- Both filters: counted in events_repo_type_created_idx (one
+            -- repository's events of one type, the action checked in the index).
+            (SELECT count(*) FROM events e
+             WHERE e.repo_key = lower($1::text) AND e.type = $3::text
+               AND lower(e.action) = lower($2::text))
     END, 0)::bigint AS events_count
 ) c
 LEFT JOIN events o ON (o.id, o.created_at) = (
@@ -143,7 +145,8 @@ type MetricsEventSpanRow struct {
 // not given and uses the index that fits the ones that are.
 // MetricsEventSpan is the count, oldest and newest created_at of the events of
 // one type, optionally of one repository (case-insensitive) and one action
-// (case-insensitive). The count comes from the summary tables; oldest and
+// (case-insensitive). The count comes from the summary tables (or the
+// repository's index entries when both filters are given); oldest and
 // newest are one index probe each (NULL when nothing matches). The average
 // gap between adjacent events is then (newest - oldest) / (count - 1): the
 // gaps telescope, so their sum is newest - oldest whatever the ties (see
@@ -246,7 +249,8 @@ type MetricsTopReposRow struct {
 
 // MetricsTopRepos lists the repositories with more than min_events events of
 // one type, most events first, then by name (case-insensitive), at most
-// max_rows of them.
+// max_rows of them. min_events must be at least 1: the rank index holds the
+// repositories with more than one event.
 func (q *Queries) MetricsTopRepos(ctx context.Context, arg MetricsTopReposParams) ([]MetricsTopReposRow, error) {
 	rows, err := q.db.Query(ctx, metricsTopRepos, arg.EventType, arg.MinEvents, arg.MaxRows)
 	if err != nil {

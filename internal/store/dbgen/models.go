@@ -60,13 +60,6 @@ type PollerState struct {
 	UpdatedAt     time.Time
 }
 
-type RepoTypeActionCount struct {
-	Type    string
-	RepoKey string
-	Action  string
-	Events  int64
-}
-
 type RepoTypeCount struct {
 	Type       string
 	RepoKey    string
