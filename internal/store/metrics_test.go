@@ -121,6 +121,10 @@ func summariesMatch(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 			`SELECT h || '|' || type || '|' || a || '|' || count(*) FROM (
 			   SELECT extract(epoch FROM date_trunc('hour', created_at, 'UTC'))::bigint AS h, type, coalesce(lower(action), '') AS a FROM events
 			 ) e GROUP BY h, type, a ORDER BY 1`},
+		{"repo_count_histogram",
+			`SELECT type || '|' || events || '|' || repos FROM repo_count_histogram ORDER BY 1`,
+			`SELECT type || '|' || n || '|' || count(*) FROM (SELECT type, lower(repo_name), count(*) AS n FROM events GROUP BY 1, 2) r
+			 GROUP BY type, n ORDER BY 1`},
 		{"repo_type_counts",
 			`SELECT type || '|' || repo_key || '|' || events FROM repo_type_counts ORDER BY 1`,
 			`SELECT type || '|' || lower(repo_name) || '|' || count(*) FROM events GROUP BY type, lower(repo_name) ORDER BY 1`},

@@ -60,6 +60,12 @@ type PollerState struct {
 	UpdatedAt     time.Time
 }
 
+type RepoCountHistogram struct {
+	Type   string
+	Events int64
+	Repos  int64
+}
+
 type RepoTypeCount struct {
 	Type       string
 	RepoKey    string
