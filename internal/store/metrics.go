@@ -96,8 +96,9 @@ func (s *Store) CountsSince(ctx context.Context, since time.Time, repoName, acti
 	add := func(typ string, n int64, oldest time.Time) {
 		out.Counts[typ] = n
 		out.Total += n
-		o := oldest.UTC()
-		out.Oldest = &o
+		if o := oldest.UTC(); out.Oldest == nil || o.Before(*out.Oldest) {
+			out.Oldest = &o
+		}
 	}
 	if repoName == "" {
 		// Whole hours from the hourly summary, the partial first hour from events.

@@ -141,18 +141,24 @@ func (q *Queries) MetricsEventSpan(ctx context.Context, arg MetricsEventSpanPara
 }
 
 const metricsRepoTypeCountsSince = `-- name: MetricsRepoTypeCountsSince :many
-SELECT e.type, count(*)::bigint AS events, (min(min(e.created_at)) OVER ())::timestamptz AS oldest
-FROM events e
-WHERE e.repo_key = lower($1::text) AND e.created_at >= $2::timestamptz
-  AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
-GROUP BY e.type
-ORDER BY e.type
+SELECT r.type, w.events::bigint AS events,
+    (SELECT e.created_at FROM events e
+     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
+       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
+FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($3::text)
+CROSS JOIN LATERAL (
+    SELECT repo_events_since(r.repo_key, r.type, r.events, $1::timestamptz, $2::text) AS events
+) w
+WHERE w.events > 0
+ORDER BY r.type
 `
 
 type MetricsRepoTypeCountsSinceParams struct {
-	RepoName string
 	Since    time.Time
 	Action   *string
+	RepoName string
 }
 
 type MetricsRepoTypeCountsSinceRow struct {
@@ -163,10 +169,11 @@ type MetricsRepoTypeCountsSinceRow struct {
 
 // MetricsRepoTypeCountsSince counts the events of each type of one
 // repository (case-insensitive) created at or after since, optionally of one
-// action, from events_repo_type_created_idx, with the oldest of them on
-// every row.
+// action, with the oldest of them on every row: per type stored for the
+// repository, repo_events_since (migration 002) reads at most about half of
+// its events, and one index probe finds the oldest in the window.
 func (q *Queries) MetricsRepoTypeCountsSince(ctx context.Context, arg MetricsRepoTypeCountsSinceParams) ([]MetricsRepoTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsRepoTypeCountsSince, arg.RepoName, arg.Since, arg.Action)
+	rows, err := q.db.Query(ctx, metricsRepoTypeCountsSince, arg.Since, arg.Action, arg.RepoName)
 	if err != nil {
 		return nil, err
 	}
