@@ -240,18 +240,43 @@ func (q *Queries) MetricsTopRepos(ctx context.Context, arg MetricsTopReposParams
 }
 
 const metricsTypeCountsSince = `-- name: MetricsTypeCountsSince :many
+WITH mode AS MATERIALIZED (
+    SELECT CASE
+        WHEN min(e.created_at) IS NULL OR $1::timestamptz <= min(e.created_at) THEN 'all'
+        -- since - first < last - since, written so that sqlc can parse it
+        WHEN 2 * extract(epoch FROM $1::timestamptz)
+             < extract(epoch FROM min(e.created_at)) + extract(epoch FROM max(e.created_at)) THEN 'older'
+        ELSE 'newer'
+    END AS side
+    FROM events e
+)
 SELECT s.type, sum(s.events)::bigint AS events,
        (SELECT min(e.created_at) FROM events e
         WHERE e.created_at >= $1::timestamptz
           AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
        )::timestamptz AS oldest
 FROM (
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE h.hour >= $3::timestamptz
+    SELECT t.type, t.events FROM event_type_counts t
+    WHERE (SELECT m.side FROM mode m) IN ('all', 'older')
+      AND ($2::text IS NULL OR t.action = lower($2::text))
+    UNION ALL
+    SELECT h.type, -h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < $3::timestamptz
       AND ($2::text IS NULL OR h.action = lower($2::text))
     UNION ALL
-    SELECT e.type, count(*) AS events FROM events e
-    WHERE e.created_at >= $1::timestamptz AND e.created_at < $3::timestamptz
+    SELECT e.type, -count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) = 'older'
+      AND e.created_at >= $3::timestamptz AND e.created_at < $1::timestamptz
+      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+    GROUP BY e.type
+    UNION ALL
+    SELECT h.type, h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= $4::timestamptz
+      AND ($2::text IS NULL OR h.action = lower($2::text))
+    UNION ALL
+    SELECT e.type, count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) = 'newer'
+      AND e.created_at >= $1::timestamptz AND e.created_at < $4::timestamptz
       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
     GROUP BY e.type
 ) s
@@ -263,6 +288,7 @@ ORDER BY s.type
 type MetricsTypeCountsSinceParams struct {
 	Since         time.Time
 	Action        *string
+	HourFloor     time.Time
 	FirstFullHour time.Time
 }
 
@@ -274,12 +300,28 @@ type MetricsTypeCountsSinceRow struct {
 
 // MetricsTypeCountsSince counts the events of each type created at or after
 // since, optionally of one action, and finds the oldest of them (the same on
-// every row; one statement, so one snapshot and one round trip). Whole UTC
-// hours from first_full_hour on come from event_hourly_counts; the partial
-// hour [since, first_full_hour) is counted in events. The caller passes
-// first_full_hour = since rounded up to the hour.
+// every row; one statement, so one snapshot and one round trip). It reads
+// at most about half of the hourly summary: first the oldest and newest
+// stored events (two index probes) say which side of since is smaller;
+//
+//	all:   since is at or before the oldest event: the all-time counts;
+//	older: the all-time counts minus the events before since (the whole
+//	       hours before hour_floor from event_hourly_counts, the partial
+//	       hour [hour_floor, since) from events);
+//	newer: the events from since on (the partial hour [since,
+//	       first_full_hour) from events, the whole hours from
+//	       first_full_hour on from event_hourly_counts).
+//
+// The caller passes hour_floor = since truncated to the hour and
+// first_full_hour = since rounded up to the hour. A branch not chosen is
+// skipped by its one-time filter.
 func (q *Queries) MetricsTypeCountsSince(ctx context.Context, arg MetricsTypeCountsSinceParams) ([]MetricsTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsTypeCountsSince, arg.Since, arg.Action, arg.FirstFullHour)
+	rows, err := q.db.Query(ctx, metricsTypeCountsSince,
+		arg.Since,
+		arg.Action,
+		arg.HourFloor,
+		arg.FirstFullHour,
+	)
 	if err != nil {
 		return nil, err
 	}
