@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -35,7 +36,7 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"run"}, []string{
 			"DATABASE_URL=" + testdb.Empty(t), "GITHUB_EVENTS_URL=" + srv.EventsURL().String(),
-			"POLL_INTERVAL=1h", "HTTP_ADDR=" + addr, "LOG_FORMAT=json",
+			"POLL_INTERVAL=1h", "POLL_FAILOVER=1s", "HTTP_ADDR=" + addr, "LOG_FORMAT=json",
 		}, &stdout, &stderr)
 	}()
 
@@ -70,8 +71,15 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != `{"checks":{"database":"ok","poller":"ok"},"status":"ok"}`+"\n" {
+	if resp.StatusCode != 200 || string(b) != `{"checks":{"database":"ok","leadership":"leader","poller":"ok"},"status":"ok"}`+"\n" {
 		t.Fatalf("/readyz: %d %s", resp.StatusCode, b)
+	}
+	// The poller's counters are on the API's /internal/metrics.
+	metrics := scrapeUntil(t, "http://"+addr+"/internal/metrics", fmt.Sprintf("ghevents_poller_events_stored_total %d", len(want)))
+	for _, line := range []string{"ghevents_poller_leader 1", "ghevents_poller_leadership_acquired_total 1", `ghevents_poller_rounds_total{outcome="ok"} 1`} {
+		if !hasLine(metrics, line) {
+			t.Errorf("/internal/metrics lacks %q", line)
+		}
 	}
 	cancel()
 	if code := <-done; code != 0 {
