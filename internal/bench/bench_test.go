@@ -15,6 +15,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -168,6 +169,47 @@ func BenchmarkMetricsLatency(b *testing.B) {
 	}
 }
 
+// BenchmarkChartsLatency measures the chart pages: server-side render time
+// (p50/p99 of whole requests on loopback) and page size.
+func BenchmarkChartsLatency(b *testing.B) {
+	f := setup(b)
+	age := int64(time.Since(f.ds.End).Seconds()) + 1
+	pages := []struct{ name, path string }{
+		{"event-avg-time/all-types", "/visualization/event-avg-time"},
+		{"event-avg-time/PushEvent", "/visualization/event-avg-time?event_type=PushEvent"},
+		{"event-avg-time/IssuesEvent+opened", "/visualization/event-avg-time?event_type=IssuesEvent&action=opened&scale=linear"},
+		{"events-total-count/24h", fmt.Sprintf("/visualization/events-total-count?offset=%d", age+86400)},
+		{"multiple-events-repos/PushEvent-top100", "/visualization/multiple-events-repos?event_type=PushEvent&limit=100"},
+		{"index", "/visualization"},
+	}
+	c := Client(1)
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			resp, err := c.Get(f.srv.URL + p.path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("%s: %d %v", p.path, resp.StatusCode, err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				status, took, err := Get(c, f.srv.URL+p.path)
+				if err != nil || status != 200 {
+					b.Fatalf("%s: %d %v", p.path, status, err)
+				}
+				lat = append(lat, took)
+			}
+			b.ReportMetric(ms(Percentile(lat, 50)), "p50-ms")
+			b.ReportMetric(ms(Percentile(lat, 99)), "p99-ms")
+			b.ReportMetric(float64(len(body))/1024, "page-KiB")
+		})
+	}
+}
+
 func BenchmarkMetricsLoad(b *testing.B) {
 	f := setup(b)
 	paths := make([]string, len(f.variants))
@@ -176,11 +218,9 @@ func BenchmarkMetricsLoad(b *testing.B) {
 	}
 	workers := int(envInt("GHEVENTS_BENCH_WORKERS", 16))
 	d := time.Duration(envInt("GHEVENTS_BENCH_SECONDS", 20)) * time.Second
+	// One run of fixed length, whatever b.N (-benchtime does not apply).
 	b.ResetTimer()
-	var res LoadResult
-	for range b.N {
-		res = Load(context.Background(), f.srv.URL, paths, workers, d)
-	}
+	res := Load(context.Background(), f.srv.URL, paths, workers, d)
 	b.StopTimer()
 	rss, peak, err := Memory(f.srv.Pid())
 	if err != nil {
