@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -564,5 +567,163 @@ func TestElection(t *testing.T) {
 	}
 	if left != 0 {
 		t.Errorf("%d lock sessions left 5 s after the end", left)
+	}
+}
+
+// freezer is a TCP proxy to PostgreSQL that can stop delivering bytes
+// while keeping every socket open: a half-dead connection, as a network
+// cut or a frozen host leaves it.
+type freezer struct {
+	l      net.Listener
+	target string
+	frozen atomic.Bool
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{l: l, target: target}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go f.pipe(c, s)
+			go f.pipe(s, c)
+		}
+	}()
+	return f
+}
+
+// pipe copies from src to dst, holding the bytes while frozen.
+func (f *freezer) pipe(src, dst net.Conn) {
+	defer src.Close()
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for f.frozen.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestHalfDeadConnection: the leader's lock connection stops answering
+// without closing. The leader gives up within failover*2/5 (a check every
+// failover/5, each bounded by failover/5) and its lead ends; the server,
+// which still sees a live session behind the proxy, frees the lock only
+// when that session ends (in production its TCP keepalives end it; here
+// the test terminates it), and the standby takes over.
+func TestHalfDeadConnection(t *testing.T) {
+	w := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u, err := url.Parse(w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newFreezer(t, u.Host)
+	u.Host = proxy.l.Addr().String()
+	viaProxy, err := store.Open(ctx, u.String(), store.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaProxy.Close()
+
+	leadEnded := make(chan time.Time, 1)
+	x, err := leader.New(leader.Config{Store: viaProxy, Key: w.key, Failover: failover, ID: "x", Log: w.log.With(slog.String("node", "x"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xDone := make(chan error, 1)
+	go func() {
+		xDone <- x.Run(ctx, func(ctx context.Context) error { <-ctx.Done(); leadEnded <- time.Now(); return nil })
+	}()
+	waitUntil := func(what string, d time.Duration, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(d); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within %v", what, d)
+			}
+		}
+	}
+	waitUntil("x leads", failover, x.Leading)
+	time.Sleep(failover / 2) // past the settle wait: x is in its lead
+	pid := w.lockSessionPID("x")
+
+	y, err := leader.New(leader.Config{Store: store.New(w.pool), Key: w.key, Failover: failover, ID: "y", Log: w.log.With(slog.String("node", "y"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yLeads := make(chan time.Time, 1)
+	yDone := make(chan error, 1)
+	go func() {
+		yDone <- y.Run(ctx, func(ctx context.Context) error { yLeads <- time.Now(); <-ctx.Done(); return nil })
+	}()
+
+	frozeAt := time.Now()
+	proxy.frozen.Store(true)
+	var ended time.Time
+	select {
+	case ended = <-leadEnded:
+	case <-time.After(2 * failover):
+		t.Fatalf("x still leads %v after its connection froze", 2*failover)
+	}
+	if d := ended.Sub(frozeAt); d > 2*failover/5+failover/10 {
+		t.Errorf("x stopped leading %v after its connection froze, want within %v", d, 2*failover/5)
+	} else {
+		t.Logf("x stopped leading %v after its connection froze", d.Round(time.Millisecond))
+	}
+	if x.Leading() {
+		t.Error("x still says it leads")
+	}
+	// The server still holds the lock for the frozen session: y waits.
+	time.Sleep(failover / 2)
+	select {
+	case <-yLeads:
+		t.Fatal("y led while the frozen session still held the lock")
+	default:
+	}
+	// The server gives the silent session up (its keepalives would).
+	var ok bool
+	if err := w.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("terminate: %v %v", ok, err)
+	}
+	cutAt := time.Now()
+	select {
+	case at := <-yLeads:
+		if d := at.Sub(cutAt); d > failover {
+			t.Errorf("y led %v after the session ended, want within %v", d, failover)
+		}
+	case <-time.After(2 * failover):
+		t.Fatal("y never led")
+	}
+	if !strings.Contains(w.logs.String(), `msg="poller leadership lost: stopping polling" node=x`) {
+		t.Error("x did not log the loss")
+	}
+	proxy.frozen.Store(false)
+	cancel()
+	for _, c := range []chan error{xDone, yDone} {
+		if err := <-c; err != nil {
+			t.Errorf("Run = %v", err)
+		}
 	}
 }
