@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ghevents/ghevents/internal/store"
@@ -102,5 +103,47 @@ func TestLockConnSettings(t *testing.T) {
 	step("TryLock after the holder closed", ok, err, true)
 	if _, err := c.Holds(ctx, key); err == nil || !store.IsUnavailable(err) {
 		t.Fatalf("Holds on a closed connection: %v, want an unavailable error", err)
+	}
+}
+
+// TestCheckReadyReplica: /readyz's database check fails when the read
+// replica stops answering, though the primary answers.
+func TestCheckReadyReplica(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	primary, replica := testdb.URL(t), testdb.URL(t)
+	s, err := store.Open(ctx, primary, store.Options{ReadURL: replica})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CheckReady(ctx); err != nil {
+		t.Fatalf("CheckReady = %v", err)
+	}
+	// The "replica" goes away: no new connection, the open ones cut.
+	admin, err := pgxpool.New(context.Background(), primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close) // after the cleanup below, which needs it
+	var name string
+	if err := s.ReadPool().QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), `ALTER DATABASE `+pgx.Identifier{name}.Sanitize()+` ALLOW_CONNECTIONS true`)
+	})
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckReady(ctx); err == nil || err.Error() != "read replica unreachable" {
+		t.Fatalf("CheckReady without the replica = %v, want read replica unreachable", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("the primary stopped answering too: %v", err)
 	}
 }
