@@ -126,6 +126,6 @@ func (pl *polling) register(reg prometheus.Registerer) {
 func (pl *polling) checks() []telemetry.Check {
 	return []telemetry.Check{
 		{Name: "leadership", Fn: pl.elector.Ready, Detail: pl.elector.Role},
-		{Name: "poller", Fn: pollerCheck(pl.metrics, pl.a.cfg.PollInterval, pl.elector.LeadingSince)},
+		{Name: "poller", Fn: pollerCheck(pl.metrics.Snapshot, pl.a.cfg.PollInterval, pl.elector.LeadingSince)},
 	}
 }

@@ -86,13 +86,13 @@ func (a *app) runRetention(ctx context.Context, s *store.Store) error {
 // pollerCheck is ready while the leader's polling rounds succeed: the last
 // one of its term finished recently (a few waits ago), or the term began
 // only a little while ago. A standby does not poll: it is ready.
-func pollerCheck(m *poller.Metrics, interval time.Duration, leadingSince func() (time.Time, bool)) func(context.Context) error {
+func pollerCheck(snapshot func() poller.Snapshot, interval time.Duration, leadingSince func() (time.Time, bool)) func(context.Context) error {
 	return func(context.Context) error {
 		started, leading := leadingSince()
 		if !leading {
 			return nil
 		}
-		snap := m.Snapshot()
+		snap := snapshot()
 		allowed := max(3*interval, 3*snap.LastWait, 10*time.Minute)
 		last := snap.LastRound
 		if last.Before(started) {

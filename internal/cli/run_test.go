@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/github/githubtest"
+	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/testdb"
 )
 
@@ -89,6 +90,41 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 	for _, s := range []string{`"msg":"migration"`, `"msg":"poll round"`, `"msg":"serving"`, `"msg":"shutting down the HTTP server"`} {
 		if !strings.Contains(logs, s) {
 			t.Errorf("logs lack %s", s)
+		}
+	}
+}
+
+// TestPollerCheck: a standby is ready; a leader is ready while its term is
+// young or its last round recent; rounds of an earlier term do not count.
+func TestPollerCheck(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	const interval = time.Minute // allowed: max(3 min, 3 × last wait, 10 min) = 10 min here
+	cases := []struct {
+		name      string
+		leading   bool
+		since     time.Time
+		lastRound time.Time
+		lastWait  time.Duration
+		want      string // "" when ready; else the start of the error
+	}{
+		{"standby", false, time.Time{}, time.Time{}, 0, ""},
+		{"new leader, no round yet", true, now.Add(-time.Minute), time.Time{}, 0, ""},
+		{"leader without a round for 11 min", true, now.Add(-11 * time.Minute), time.Time{}, 0, "no polling round has succeeded since this process became leader"},
+		{"leader, recent round", true, now.Add(-time.Hour), now.Add(-9 * time.Minute), 0, ""},
+		{"leader, old round", true, now.Add(-time.Hour), now.Add(-11 * time.Minute), 0, "the last successful polling round was 11m0s ago"},
+		{"leader, old round but long waits", true, now.Add(-time.Hour), now.Add(-11 * time.Minute), 5 * time.Minute, ""},
+		{"a round of an earlier term does not count", true, now.Add(-11 * time.Minute), now.Add(-12 * time.Minute), 0, "no polling round has succeeded since this process became leader"},
+	}
+	for _, c := range cases {
+		check := pollerCheck(func() poller.Snapshot { return poller.Snapshot{LastRound: c.lastRound, LastWait: c.lastWait} },
+			interval, func() (time.Time, bool) { return c.since, c.leading })
+		err := check(context.Background())
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want ready", c.name, err)
+		case c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
 }
