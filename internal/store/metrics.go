@@ -96,17 +96,19 @@ func (s *Store) CountsSince(ctx context.Context, since time.Time, repoName, acti
 	add := func(typ string, n int64, oldest time.Time) {
 		out.Counts[typ] = n
 		out.Total += n
-		o := oldest.UTC()
-		out.Oldest = &o
+		if o := oldest.UTC(); out.Oldest == nil || o.Before(*out.Oldest) {
+			out.Oldest = &o
+		}
 	}
 	if repoName == "" {
-		// Whole hours from the hourly summary, the partial first hour from events.
-		firstFullHour := since.Truncate(time.Hour)
+		// Whole hours from the hourly summary, partial hours from events.
+		hourFloor := since.Truncate(time.Hour)
+		firstFullHour := hourFloor
 		if !firstFullHour.Equal(since) {
 			firstFullHour = firstFullHour.Add(time.Hour)
 		}
 		rows, err := s.read().MetricsTypeCountsSince(ctx, dbgen.MetricsTypeCountsSinceParams{
-			Since: since, FirstFullHour: firstFullHour, Action: f.action(),
+			Since: since, HourFloor: hourFloor, FirstFullHour: firstFullHour, Action: f.action(),
 		})
 		if err != nil {
 			return TypeCounts{}, fmt.Errorf("count events since %s: %w", since.Format(time.RFC3339), mapErr(err))

@@ -51,7 +51,8 @@ CREATE TABLE repo_type_counts (
 -- N" with N >= 1, so the long tail of single-event repositories (most of
 -- them) never needs ranking, and their rows are inserted without touching
 -- this index.
-CREATE INDEX repo_type_counts_rank_idx ON repo_type_counts (type, events DESC, repo_key COLLATE "C") WHERE events > 1;
+CREATE INDEX repo_type_counts_rank_idx ON repo_type_counts (type, events DESC, repo_key COLLATE "C") INCLUDE (repo_name)
+    WHERE events > 1;
 
 -- How many repositories have exactly `events` events of a type: the
 -- total_repositories of /metrics/multiple-events-repos is then a sum over the
@@ -151,6 +152,47 @@ BEGIN
 END
 $fn$;
 
+-- repo_events_since counts the events of one (repository, type) created at
+-- or after since, optionally of one action, for /metrics/events-total-count
+-- with a repository filter. Through events_repo_type_created_idx it reads at
+-- most about half of the pair's events: without an action, a window holding
+-- the pair's whole history is its summary count, one holding most of it is
+-- the summary count minus the events before it (which side is smaller is
+-- judged from the first and last event's times, two index probes), and only
+-- a window holding less is counted itself. STABLE: it reads the calling
+-- statement's snapshot, so the total it is given and its counts agree.
+CREATE FUNCTION repo_events_since(p_repo_key text, p_type text, p_total bigint, p_since timestamptz, p_action text)
+RETURNS bigint LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    first_at timestamptz;
+    last_at  timestamptz;
+    n        bigint;
+BEGIN
+    IF p_action IS NOT NULL THEN
+        SELECT count(*) INTO n FROM events e
+        WHERE e.repo_key = p_repo_key AND e.type = p_type AND e.created_at >= p_since
+          AND lower(e.action) = lower(p_action);
+        RETURN n;
+    END IF;
+    SELECT min(e.created_at), max(e.created_at) INTO first_at, last_at
+    FROM events e WHERE e.repo_key = p_repo_key AND e.type = p_type;
+    IF first_at IS NULL OR last_at < p_since THEN
+        RETURN 0;
+    END IF;
+    IF first_at >= p_since THEN
+        RETURN p_total;
+    END IF;
+    IF p_since - first_at < last_at - p_since THEN
+        SELECT count(*) INTO n FROM events e
+        WHERE e.repo_key = p_repo_key AND e.type = p_type AND e.created_at < p_since;
+        RETURN p_total - n;
+    END IF;
+    SELECT count(*) INTO n FROM events e
+    WHERE e.repo_key = p_repo_key AND e.type = p_type AND e.created_at >= p_since;
+    RETURN n;
+END
+$fn$;
+
 CREATE TRIGGER events_summaries_insert AFTER INSERT ON events
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION events_summaries_insert();
@@ -179,6 +221,7 @@ DROP TRIGGER events_summaries_delete ON events;
 DROP TRIGGER events_summaries_insert ON events;
 DROP FUNCTION events_summaries_delete();
 DROP FUNCTION events_summaries_insert();
+DROP FUNCTION repo_events_since(text, text, bigint, timestamptz, text);
 DROP TABLE repo_count_histogram;
 DROP TABLE repo_type_counts;
 DROP TABLE event_hourly_counts;

@@ -73,22 +73,56 @@ ORDER BY g.created_at;
 -- name: MetricsTypeCountsSince :many
 -- MetricsTypeCountsSince counts the events of each type created at or after
 -- since, optionally of one action, and finds the oldest of them (the same on
--- every row; one statement, so one snapshot and one round trip). Whole UTC
--- hours from first_full_hour on come from event_hourly_counts; the partial
--- hour [since, first_full_hour) is counted in events. The caller passes
--- first_full_hour = since rounded up to the hour.
+-- every row; one statement, so one snapshot and one round trip). It reads
+-- at most about half of the hourly summary: first the oldest and newest
+-- stored events (two index probes) say which side of since is smaller;
+--   all:   since is at or before the oldest event: the all-time counts;
+--   older: the all-time counts minus the events before since (the whole
+--          hours before hour_floor from event_hourly_counts, the partial
+--          hour [hour_floor, since) from events);
+--   newer: the events from since on (the partial hour [since,
+--          first_full_hour) from events, the whole hours from
+--          first_full_hour on from event_hourly_counts).
+-- The caller passes hour_floor = since truncated to the hour and
+-- first_full_hour = since rounded up to the hour. A branch not chosen is
+-- skipped by its one-time filter.
+WITH mode AS MATERIALIZED (
+    SELECT CASE
+        WHEN min(e.created_at) IS NULL OR @since::timestamptz <= min(e.created_at) THEN 'all'
+        -- since - first < last - since, written so that sqlc can parse it
+        WHEN 2 * extract(epoch FROM @since::timestamptz)
+             < extract(epoch FROM min(e.created_at)) + extract(epoch FROM max(e.created_at)) THEN 'older'
+        ELSE 'newer'
+    END AS side
+    FROM events e
+)
 SELECT s.type, sum(s.events)::bigint AS events,
        (SELECT min(e.created_at) FROM events e
         WHERE e.created_at >= @since::timestamptz
           AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
        )::timestamptz AS oldest
 FROM (
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE h.hour >= @first_full_hour::timestamptz
+    SELECT t.type, t.events FROM event_type_counts t
+    WHERE (SELECT m.side FROM mode m) IN ('all', 'older')
+      AND (sqlc.narg(action)::text IS NULL OR t.action = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT h.type, -h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < @hour_floor::timestamptz
       AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
     UNION ALL
-    SELECT e.type, count(*) AS events FROM events e
-    WHERE e.created_at >= @since::timestamptz AND e.created_at < @first_full_hour::timestamptz
+    SELECT e.type, -count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) = 'older'
+      AND e.created_at >= @hour_floor::timestamptz AND e.created_at < @since::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+    GROUP BY e.type
+    UNION ALL
+    SELECT h.type, h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= @first_full_hour::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT e.type, count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) = 'newer'
+      AND e.created_at >= @since::timestamptz AND e.created_at < @first_full_hour::timestamptz
       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
     GROUP BY e.type
 ) s
@@ -99,14 +133,21 @@ ORDER BY s.type;
 -- name: MetricsRepoTypeCountsSince :many
 -- MetricsRepoTypeCountsSince counts the events of each type of one
 -- repository (case-insensitive) created at or after since, optionally of one
--- action, from events_repo_type_created_idx, with the oldest of them on
--- every row.
-SELECT e.type, count(*)::bigint AS events, (min(min(e.created_at)) OVER ())::timestamptz AS oldest
-FROM events e
-WHERE e.repo_key = lower(@repo_name::text) AND e.created_at >= @since::timestamptz
-  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-GROUP BY e.type
-ORDER BY e.type;
+-- action, with the oldest of them on every row: per type stored for the
+-- repository, repo_events_since (migration 002) reads at most about half of
+-- its events, and one index probe finds the oldest in the window.
+SELECT r.type, w.events::bigint AS events,
+    (SELECT e.created_at FROM events e
+     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
+       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
+FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower(@repo_name::text)
+CROSS JOIN LATERAL (
+    SELECT repo_events_since(r.repo_key, r.type, r.events, @since::timestamptz, sqlc.narg(action)::text) AS events
+) w
+WHERE w.events > 0
+ORDER BY r.type;
 
 -- name: MetricsTopRepos :many
 -- MetricsTopRepos lists the repositories with more than min_events events of
