@@ -172,7 +172,9 @@ func TestPollFailoverSIGKILL(t *testing.T) {
 	if planned.After(deadline) {
 		deadline = planned
 	}
-	if first.start.After(deadline.Add(100*time.Millisecond)) || first.start.Before(planned) {
+	// (The round itself starts a moment after its time: the lock check
+	// before it, on a machine shared with other tests.)
+	if first.start.After(deadline.Add(500*time.Millisecond)) || first.start.Before(planned) {
 		t.Errorf("b polled at %s; the kill was at %s, a's planned round %s: want between the plan and %s",
 			first.start.Format("15:04:05.000"), killedAt.Format("15:04:05.000"), planned.Format("15:04:05.000"), deadline.Format("15:04:05.000"))
 	}
