@@ -101,14 +101,14 @@ func (s *Store) CountsSince(ctx context.Context, since time.Time, repoName, acti
 		}
 	}
 	if repoName == "" {
-		// Whole hours from the hourly summary, partial hours from events.
-		hourFloor := since.Truncate(time.Hour)
-		firstFullHour := hourFloor
-		if !firstFullHour.Equal(since) {
-			firstFullHour = firstFullHour.Add(time.Hour)
+		// Whole hours from the hourly summary; the events between since and
+		// the nearest hour boundary from events.
+		boundary := since.Truncate(time.Hour)
+		if since.Sub(boundary) > 30*time.Minute {
+			boundary = boundary.Add(time.Hour)
 		}
 		rows, err := s.read().MetricsTypeCountsSince(ctx, dbgen.MetricsTypeCountsSinceParams{
-			Since: since, HourFloor: hourFloor, FirstFullHour: firstFullHour, Action: f.action(),
+			Since: since, Boundary: boundary, Action: f.action(),
 		})
 		if err != nil {
 			return TypeCounts{}, fmt.Errorf("count events since %s: %w", since.Format(time.RFC3339), mapErr(err))

@@ -74,18 +74,17 @@ ORDER BY g.created_at;
 -- MetricsTypeCountsSince counts the events of each type created at or after
 -- since, optionally of one action, and finds the oldest of them (the same on
 -- every row; one statement, so one snapshot and one round trip). It reads
--- at most about half of the hourly summary: first the oldest and newest
--- stored events (two index probes) say which side of since is smaller;
+-- at most about half of the hourly summary and half an hour of events:
+-- first the oldest and newest stored events (two index probes) say which
+-- side of since holds fewer events:
 --   all:   since is at or before the oldest event: the all-time counts;
---   older: the all-time counts minus the events before since (the whole
---          hours before hour_floor from event_hourly_counts, the partial
---          hour [hour_floor, since) from events);
---   newer: the events from since on (the partial hour [since,
---          first_full_hour) from events, the whole hours from
---          first_full_hour on from event_hourly_counts).
--- The caller passes hour_floor = since truncated to the hour and
--- first_full_hour = since rounded up to the hour. A branch not chosen is
--- skipped by its one-time filter.
+--   older: the all-time counts minus the whole hours before boundary;
+--   newer: the whole hours from boundary on.
+-- boundary is the hour boundary nearest to since (the caller passes it;
+-- since itself when on the hour). In older and newer, the events between
+-- since and boundary are then counted in events and taken away (boundary
+-- before since) or added (boundary after since). A branch not chosen, or an
+-- empty range, reads nothing.
 WITH mode AS MATERIALIZED (
     SELECT CASE
         WHEN min(e.created_at) IS NULL OR @since::timestamptz <= min(e.created_at) THEN 'all'
@@ -107,22 +106,22 @@ FROM (
       AND (sqlc.narg(action)::text IS NULL OR t.action = lower(sqlc.narg(action)::text))
     UNION ALL
     SELECT h.type, -h.events FROM event_hourly_counts h
-    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < @hour_floor::timestamptz
+    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < @boundary::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT h.type, h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= @boundary::timestamptz
       AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
     UNION ALL
     SELECT e.type, -count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) = 'older'
-      AND e.created_at >= @hour_floor::timestamptz AND e.created_at < @since::timestamptz
+    WHERE (SELECT m.side FROM mode m) <> 'all'
+      AND e.created_at >= @boundary::timestamptz AND e.created_at < @since::timestamptz
       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
     GROUP BY e.type
     UNION ALL
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= @first_full_hour::timestamptz
-      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
-    UNION ALL
     SELECT e.type, count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) = 'newer'
-      AND e.created_at >= @since::timestamptz AND e.created_at < @first_full_hour::timestamptz
+    WHERE (SELECT m.side FROM mode m) <> 'all'
+      AND e.created_at >= @since::timestamptz AND e.created_at < @boundary::timestamptz
       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
     GROUP BY e.type
 ) s

@@ -264,19 +264,19 @@ FROM (
     WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < $3::timestamptz
       AND ($2::text IS NULL OR h.action = lower($2::text))
     UNION ALL
+    SELECT h.type, h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= $3::timestamptz
+      AND ($2::text IS NULL OR h.action = lower($2::text))
+    UNION ALL
     SELECT e.type, -count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) = 'older'
+    WHERE (SELECT m.side FROM mode m) <> 'all'
       AND e.created_at >= $3::timestamptz AND e.created_at < $1::timestamptz
       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
     GROUP BY e.type
     UNION ALL
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= $4::timestamptz
-      AND ($2::text IS NULL OR h.action = lower($2::text))
-    UNION ALL
     SELECT e.type, count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) = 'newer'
-      AND e.created_at >= $1::timestamptz AND e.created_at < $4::timestamptz
+    WHERE (SELECT m.side FROM mode m) <> 'all'
+      AND e.created_at >= $1::timestamptz AND e.created_at < $3::timestamptz
       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
     GROUP BY e.type
 ) s
@@ -286,10 +286,9 @@ ORDER BY s.type
 `
 
 type MetricsTypeCountsSinceParams struct {
-	Since         time.Time
-	Action        *string
-	HourFloor     time.Time
-	FirstFullHour time.Time
+	Since    time.Time
+	Action   *string
+	Boundary time.Time
 }
 
 type MetricsTypeCountsSinceRow struct {
@@ -301,27 +300,21 @@ type MetricsTypeCountsSinceRow struct {
 // MetricsTypeCountsSince counts the events of each type created at or after
 // since, optionally of one action, and finds the oldest of them (the same on
 // every row; one statement, so one snapshot and one round trip). It reads
-// at most about half of the hourly summary: first the oldest and newest
-// stored events (two index probes) say which side of since is smaller;
+// at most about half of the hourly summary and half an hour of events:
+// first the oldest and newest stored events (two index probes) say which
+// side of since holds fewer events:
 //
 //	all:   since is at or before the oldest event: the all-time counts;
-//	older: the all-time counts minus the events before since (the whole
-//	       hours before hour_floor from event_hourly_counts, the partial
-//	       hour [hour_floor, since) from events);
-//	newer: the events from since on (the partial hour [since,
-//	       first_full_hour) from events, the whole hours from
-//	       first_full_hour on from event_hourly_counts).
+//	older: the all-time counts minus the whole hours before boundary;
+//	newer: the whole hours from boundary on.
 //
-// The caller passes hour_floor = since truncated to the hour and
-// first_full_hour = since rounded up to the hour. A branch not chosen is
-// skipped by its one-time filter.
+// boundary is the hour boundary nearest to since (the caller passes it;
+// since itself when on the hour). In older and newer, the events between
+// since and boundary are then counted in events and taken away (boundary
+// before since) or added (boundary after since). A branch not chosen, or an
+// empty range, reads nothing.
 func (q *Queries) MetricsTypeCountsSince(ctx context.Context, arg MetricsTypeCountsSinceParams) ([]MetricsTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsTypeCountsSince,
-		arg.Since,
-		arg.Action,
-		arg.HourFloor,
-		arg.FirstFullHour,
-	)
+	rows, err := q.db.Query(ctx, metricsTypeCountsSince, arg.Since, arg.Action, arg.Boundary)
 	if err != nil {
 		return nil, err
 	}
