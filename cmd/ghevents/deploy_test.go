@@ -42,6 +42,7 @@ func TestComposeFile(t *testing.T) {
 			Environment map[string]string            `yaml:"environment"`
 			Volumes     []string                     `yaml:"volumes"`
 			Restart     string                       `yaml:"restart"`
+			StopGrace   string                       `yaml:"stop_grace_period"`
 		} `yaml:"services"`
 		Volumes map[string]any `yaml:"volumes"`
 	}
@@ -69,6 +70,14 @@ func TestComposeFile(t *testing.T) {
 		if !strings.HasPrefix(s[name].Environment["DATABASE_URL"], "postgres://ghevents:ghevents@db:5432/ghevents") {
 			t.Errorf("%s: DATABASE_URL %q", name, s[name].Environment["DATABASE_URL"])
 		}
+		// Docker kills a container 10 s after SIGTERM unless told otherwise:
+		// give the poller's drain and the API's requests SHUTDOWN_GRACE (15 s).
+		if d, err := time.ParseDuration(s[name].StopGrace); err != nil || d <= 15*time.Second {
+			t.Errorf("%s: stop_grace_period %q, want more than SHUTDOWN_GRACE (15s)", name, s[name].StopGrace)
+		}
+	}
+	if s["poller"].Environment["POLL_METRICS_ADDR"] != ":9100" {
+		t.Errorf("poller: POLL_METRICS_ADDR %q, want :9100 (its healthcheck asks there)", s["poller"].Environment["POLL_METRICS_ADDR"])
 	}
 	if strings.Join(s["poller"].Command, " ") != "poll" || strings.Join(s["api"].Command, " ") != "serve" {
 		t.Errorf("commands: poller %v, api %v", s["poller"].Command, s["api"].Command)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -119,35 +120,31 @@ func (s *Server) avgTimeChart(ctx context.Context, in *AvgTimeChartInput) (*html
 	if in.EventType != "" {
 		types = []string{string(in.EventType)}
 	}
+	// One series per type, read concurrently (each is two short queries;
+	// the pool bounds the concurrency), kept in the enum's order.
+	results := make([]gapSeriesResult, len(types))
+	sem := make(chan struct{}, chartConcurrency)
+	var wg sync.WaitGroup
+	for i, t := range types {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = s.gapSeries(ctx, t, in, in.EventType != "")
+		})
+	}
+	wg.Wait()
 	var series []charts.GapSeries
 	var events, drawn, zeros int64
-	for _, t := range types {
-		avg, err := s.EventAvgTime(ctx, t, in.RepositoryName, in.Action)
-		if err != nil {
-			return nil, err
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
-		events += avg.EventsCount
-		if in.EventType == "" && avg.EventsCount < 2 {
-			continue
+		events += r.events
+		if r.keep {
+			series = append(series, r.series)
+			drawn += int64(len(r.series.Seconds))
+			zeros += r.zeros
 		}
-		gs := charts.GapSeries{Name: t, Events: avg.EventsCount, AvgSeconds: avg.AvgTimeSeconds}
-		if avg.EventsCount >= 2 {
-			qctx, cancel := s.queryContext(ctx)
-			gaps, err := s.cfg.Store.EventGaps(qctx, store.EventFilter{EventType: t, RepoName: in.RepositoryName, Action: in.Action}, s.cfg.ChartMaxPoints)
-			cancel()
-			if err != nil {
-				return nil, s.dbError(ctx, "chart event-avg-time", err)
-			}
-			for _, g := range gaps {
-				gs.Times = append(gs.Times, g.At)
-				gs.Seconds = append(gs.Seconds, g.Seconds)
-				if g.Seconds <= 0 {
-					zeros++
-				}
-			}
-			drawn += int64(len(gaps))
-		}
-		series = append(series, gs)
 	}
 
 	what := "events"
@@ -182,6 +179,47 @@ func (s *Server) avgTimeChart(ctx context.Context, in *AvgTimeChartInput) (*html
 		page.Notice = charts.EmptyNotice
 	}
 	return s.renderPage(page)
+}
+
+// chartConcurrency bounds the queries one chart page runs at once.
+const chartConcurrency = 4
+
+// gapSeriesResult is one type's series for the time-between-events chart.
+type gapSeriesResult struct {
+	series charts.GapSeries
+	events int64
+	keep   bool
+	zeros  int64
+	err    error
+}
+
+// gapSeries reads one type's average (the JSON endpoint's code) and its
+// newest gaps. keep is false for a type with fewer than two events unless
+// it was asked for by name (it then shows as an empty series).
+func (s *Server) gapSeries(ctx context.Context, t string, in *AvgTimeChartInput, named bool) gapSeriesResult {
+	avg, err := s.EventAvgTime(ctx, t, in.RepositoryName, in.Action)
+	if err != nil {
+		return gapSeriesResult{err: err}
+	}
+	r := gapSeriesResult{events: avg.EventsCount, keep: named || avg.EventsCount >= 2}
+	r.series = charts.GapSeries{Name: t, Events: avg.EventsCount, AvgSeconds: avg.AvgTimeSeconds}
+	if avg.EventsCount < 2 {
+		return r
+	}
+	qctx, cancel := s.queryContext(ctx)
+	defer cancel()
+	gaps, err := s.cfg.Store.EventGaps(qctx, store.EventFilter{EventType: t, RepoName: in.RepositoryName, Action: in.Action}, s.cfg.ChartMaxPoints)
+	if err != nil {
+		return gapSeriesResult{err: s.dbError(ctx, "chart event-avg-time", err)}
+	}
+	for _, g := range gaps {
+		r.series.Times = append(r.series.Times, g.At)
+		r.series.Seconds = append(r.series.Seconds, g.Seconds)
+		if g.Seconds <= 0 {
+			r.zeros++
+		}
+	}
+	return r
 }
 
 func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) (*htmlPage, error) {

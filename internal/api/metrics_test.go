@@ -206,6 +206,14 @@ func TestEventsTotalCount(t *testing.T) {
 			map[string]int64{"IssuesEvent": 1}, 1},
 		{"offset=3600&action=opened&repository_name=other/repo", "2024-06-01T11:00:00Z", `"other/repo"`, `"opened"`, `"2024-06-01T11:30:00Z"`,
 			map[string]int64{"IssuesEvent": 1}, 1},
+		// since 09:00:30 is nearer the oldest event (08:00) than the newest
+		// (11:59:59): counted as all minus what came before (the whole hours
+		// before 09:00 and, in events, id 6 at 09:00:00). Left: every Push,
+		// Issues 7, 8, 9, Watch, PR, Gist.
+		{"offset=10770", "2024-06-01T09:00:30Z", "null", "null", `"2024-06-01T09:10:00Z"`,
+			map[string]int64{"PushEvent": 5, "IssuesEvent": 3, "WatchEvent": 1, "PullRequestEvent": 1, "GistEvent": 1}, 11},
+		{"offset=10770&action=opened", "2024-06-01T09:00:30Z", "null", `"opened"`, `"2024-06-01T09:10:00Z"`,
+			map[string]int64{"IssuesEvent": 2}, 2},
 		// A year: all 22.
 		{"offset=31536000", "2023-06-02T12:00:00Z", "null", "null", `"2024-06-01T08:00:00Z"`,
 			map[string]int64{"PushEvent": 5, "IssuesEvent": 4, "WatchEvent": 1, "PullRequestEvent": 1, "GistEvent": 1, "ForkEvent": 10}, 22},

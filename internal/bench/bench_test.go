@@ -7,6 +7,8 @@ package bench
 //	BenchmarkMetricsLatency/<variant>  sequential requests: p50-ms, p99-ms
 //	BenchmarkMetricsLoad               mixed requests from 16 workers for 20 s:
 //	                                   req/s, p50-ms, p99-ms, errors, rss-MiB
+//	                                   (every variant but the 10,000-row export,
+//	                                   unless GHEVENTS_BENCH_LOAD_BULK is set)
 //	BenchmarkLegacy/<variant>          the Python service's approach on the same
 //	                                   data (fetch every row, compute in Go)
 //
@@ -15,6 +17,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,6 +33,9 @@ import (
 type variant struct {
 	name, path string
 	legacy     func(ctx context.Context, s *store.Store) error
+	// bulk marks an export-sized answer (10,000 rows): measured for its
+	// latency, left out of the mixed load.
+	bulk bool
 }
 
 type fixture struct {
@@ -125,21 +131,21 @@ func variants(ctx context.Context, s *store.Store, ds Dataset) ([]variant, error
 		}
 	}
 	return []variant{
-		{"avg/PushEvent", "/metrics/event-avg-time?event_type=PushEvent", avg("PushEvent", "", "")},
-		{"avg/WatchEvent", "/metrics/event-avg-time?event_type=WatchEvent", avg("WatchEvent", "", "")},
-		{"avg/IssuesEvent+opened", "/metrics/event-avg-time?event_type=IssuesEvent&action=opened", avg("IssuesEvent", "", "opened")},
-		{"avg/PushEvent+busiest-repo", "/metrics/event-avg-time?event_type=PushEvent&repository_name=" + q(topPush), avg("PushEvent", topPush, "")},
-		{"avg/PushEvent+middling-repo", "/metrics/event-avg-time?event_type=PushEvent&repository_name=" + q(midPush), avg("PushEvent", midPush, "")},
-		{"avg/IssuesEvent+closed+busiest-repo", "/metrics/event-avg-time?event_type=IssuesEvent&action=closed&repository_name=" + q(topIssues), avg("IssuesEvent", topIssues, "closed")},
-		{"total/1h", fmt.Sprintf("/metrics/events-total-count?offset=%d", hour), total(hour, "", "")},
-		{"total/24h", fmt.Sprintf("/metrics/events-total-count?offset=%d", day), total(day, "", "")},
-		{"total/30d", fmt.Sprintf("/metrics/events-total-count?offset=%d", all), total(all, "", "")},
-		{"total/1h+opened", fmt.Sprintf("/metrics/events-total-count?offset=%d&action=opened", hour), total(hour, "", "opened")},
-		{"total/1h+busiest-repo", fmt.Sprintf("/metrics/events-total-count?offset=%d&repository_name=%s", hour, q(topPush)), total(hour, topPush, "")},
-		{"total/30d+busiest-repo", fmt.Sprintf("/metrics/events-total-count?offset=%d&repository_name=%s", all, q(topPush)), total(all, topPush, "")},
-		{"repos/PushEvent", "/metrics/multiple-events-repos?event_type=PushEvent", repos("PushEvent", 2, 100)},
-		{"repos/WatchEvent>10,top10", "/metrics/multiple-events-repos?event_type=WatchEvent&minimal_events_count=10&limit=10", repos("WatchEvent", 10, 10)},
-		{"repos/PushEvent>1,top10000", "/metrics/multiple-events-repos?event_type=PushEvent&minimal_events_count=1&limit=10000", repos("PushEvent", 1, 10000)},
+		{"avg/PushEvent", "/metrics/event-avg-time?event_type=PushEvent", avg("PushEvent", "", ""), false},
+		{"avg/WatchEvent", "/metrics/event-avg-time?event_type=WatchEvent", avg("WatchEvent", "", ""), false},
+		{"avg/IssuesEvent+opened", "/metrics/event-avg-time?event_type=IssuesEvent&action=opened", avg("IssuesEvent", "", "opened"), false},
+		{"avg/PushEvent+busiest-repo", "/metrics/event-avg-time?event_type=PushEvent&repository_name=" + q(topPush), avg("PushEvent", topPush, ""), false},
+		{"avg/PushEvent+middling-repo", "/metrics/event-avg-time?event_type=PushEvent&repository_name=" + q(midPush), avg("PushEvent", midPush, ""), false},
+		{"avg/IssuesEvent+closed+busiest-repo", "/metrics/event-avg-time?event_type=IssuesEvent&action=closed&repository_name=" + q(topIssues), avg("IssuesEvent", topIssues, "closed"), false},
+		{"total/1h", fmt.Sprintf("/metrics/events-total-count?offset=%d", hour), total(hour, "", ""), false},
+		{"total/24h", fmt.Sprintf("/metrics/events-total-count?offset=%d", day), total(day, "", ""), false},
+		{"total/30d", fmt.Sprintf("/metrics/events-total-count?offset=%d", all), total(all, "", ""), false},
+		{"total/1h+opened", fmt.Sprintf("/metrics/events-total-count?offset=%d&action=opened", hour), total(hour, "", "opened"), false},
+		{"total/1h+busiest-repo", fmt.Sprintf("/metrics/events-total-count?offset=%d&repository_name=%s", hour, q(topPush)), total(hour, topPush, ""), false},
+		{"total/30d+busiest-repo", fmt.Sprintf("/metrics/events-total-count?offset=%d&repository_name=%s", all, q(topPush)), total(all, topPush, ""), false},
+		{"repos/PushEvent", "/metrics/multiple-events-repos?event_type=PushEvent", repos("PushEvent", 2, 100), false},
+		{"repos/WatchEvent>10,top10", "/metrics/multiple-events-repos?event_type=WatchEvent&minimal_events_count=10&limit=10", repos("WatchEvent", 10, 10), false},
+		{"repos/PushEvent>1,top10000", "/metrics/multiple-events-repos?event_type=PushEvent&minimal_events_count=1&limit=10000", repos("PushEvent", 1, 10000), true},
 	}, nil
 }
 
@@ -168,19 +174,60 @@ func BenchmarkMetricsLatency(b *testing.B) {
 	}
 }
 
+// BenchmarkChartsLatency measures the chart pages: server-side render time
+// (p50/p99 of whole requests on loopback) and page size.
+func BenchmarkChartsLatency(b *testing.B) {
+	f := setup(b)
+	age := int64(time.Since(f.ds.End).Seconds()) + 1
+	pages := []struct{ name, path string }{
+		{"event-avg-time/all-types", "/visualization/event-avg-time"},
+		{"event-avg-time/PushEvent", "/visualization/event-avg-time?event_type=PushEvent"},
+		{"event-avg-time/IssuesEvent+opened", "/visualization/event-avg-time?event_type=IssuesEvent&action=opened&scale=linear"},
+		{"events-total-count/24h", fmt.Sprintf("/visualization/events-total-count?offset=%d", age+86400)},
+		{"multiple-events-repos/PushEvent-top100", "/visualization/multiple-events-repos?event_type=PushEvent&limit=100"},
+		{"index", "/visualization"},
+	}
+	c := Client(1)
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			resp, err := c.Get(f.srv.URL + p.path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("%s: %d %v", p.path, resp.StatusCode, err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				status, took, err := Get(c, f.srv.URL+p.path)
+				if err != nil || status != 200 {
+					b.Fatalf("%s: %d %v", p.path, status, err)
+				}
+				lat = append(lat, took)
+			}
+			b.ReportMetric(ms(Percentile(lat, 50)), "p50-ms")
+			b.ReportMetric(ms(Percentile(lat, 99)), "p99-ms")
+			b.ReportMetric(float64(len(body))/1024, "page-KiB")
+		})
+	}
+}
+
 func BenchmarkMetricsLoad(b *testing.B) {
 	f := setup(b)
-	paths := make([]string, len(f.variants))
-	for i, v := range f.variants {
-		paths[i] = v.path
+	var paths []string
+	for _, v := range f.variants {
+		if !v.bulk || os.Getenv("GHEVENTS_BENCH_LOAD_BULK") != "" {
+			paths = append(paths, v.path)
+		}
 	}
 	workers := int(envInt("GHEVENTS_BENCH_WORKERS", 16))
 	d := time.Duration(envInt("GHEVENTS_BENCH_SECONDS", 20)) * time.Second
+	// One run of fixed length, whatever b.N (-benchtime does not apply).
 	b.ResetTimer()
-	var res LoadResult
-	for range b.N {
-		res = Load(context.Background(), f.srv.URL, paths, workers, d)
-	}
+	res := Load(context.Background(), f.srv.URL, paths, workers, d)
 	b.StopTimer()
 	rss, peak, err := Memory(f.srv.Pid())
 	if err != nil {

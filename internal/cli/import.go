@@ -6,14 +6,20 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/opsmetrics"
+	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/telemetry"
 )
 
 func importCommand() command {
@@ -34,6 +40,7 @@ func importCommand() command {
 			batchSize := fs.Int("batch-size", 5000, "events stored per statement (1 to 100000)")
 			jobs := fs.Int("jobs", 0, "files read and batches written at once, one database connection each (default min(2, DB_MAX_CONNS); at most DB_MAX_CONNS)")
 			retryFor := fs.Duration("retry-for", time.Minute, "how long to retry a batch while the database is unreachable before giving up")
+			metricsAddr := fs.String("metrics-addr", "", "while the import runs, serve /healthz and /internal/metrics (import counters) on this address, e.g. :9101")
 			return func(ctx context.Context, a *app, args []string) error {
 				if len(args) == 0 {
 					return usagef("give at least one SOURCE (a file, a directory, - or a URL)")
@@ -64,6 +71,11 @@ func importCommand() command {
 				if o.RetryFor <= 0 {
 					return usagef("--retry-for %v: want a positive duration", o.RetryFor)
 				}
+				if *metricsAddr != "" {
+					if _, _, err := net.SplitHostPort(*metricsAddr); err != nil {
+						return usagef("--metrics-addr %q: want host:port, such as :9101", *metricsAddr)
+					}
+				}
 				for _, s := range args {
 					if _, err := importer.ExpandRanges(s); err != nil {
 						return usageError{err.Error()}
@@ -79,6 +91,13 @@ func importCommand() command {
 					return err
 				}
 				defer closeStore()
+				if *metricsAddr != "" {
+					stop, err := a.serveImportMetrics(s, &o, *metricsAddr)
+					if err != nil {
+						return err
+					}
+					defer stop()
+				}
 				sum, runErr := importer.New(s, o).Run(ctx, args)
 				printImportSummary(a, sum)
 				switch {
@@ -144,4 +163,41 @@ func printImportSummary(a *app, sum importer.Summary) {
 	a.log.Info("import finished", slog.Int("files", len(sum.Files)), slog.Int("bad_files", sum.BadFiles),
 		slog.Int64("events", sum.Events), slog.Int64("stored", sum.Stored), slog.Int64("duplicates", sum.Duplicates),
 		slog.Int64("filtered", sum.Filtered), slog.Int64("bad_lines", sum.BadLines), slog.Bool("interrupted", sum.Interrupted))
+}
+
+// serveImportMetrics serves /healthz, /readyz and /internal/metrics with the
+// import's counters on addr until stop is called; o.Progress is wrapped to
+// count.
+func (a *app) serveImportMetrics(s *store.Store, o *importer.Options, addr string) (stop func(), err error) {
+	next := o.Progress
+	if next == nil {
+		next = importer.LogProgress(a.log)
+	}
+	progress := opsmetrics.NewImportProgress(next)
+	o.Progress = progress
+	reg := storeRegistry(s)
+	reg.MustRegister(progress)
+	mux := http.NewServeMux()
+	telemetry.Register(mux, reg, []telemetry.Check{{Name: "database", Fn: s.CheckReady}})
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: listen on %s: %w", addr, err)
+	}
+	srv := api.NewHTTPServer(addr, mux, a.log)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Warn("import metrics server failed", slog.String("error", err.Error()))
+		}
+	}()
+	a.log.Info("serving the import's metrics", slog.String("addr", l.Addr().String()), slog.String("path", telemetry.MetricsPath))
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+		<-served
+	}, nil
 }

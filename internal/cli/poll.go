@@ -4,18 +4,28 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/github"
+	"github.com/ghevents/ghevents/internal/leader"
+	"github.com/ghevents/ghevents/internal/opsmetrics"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/telemetry"
 )
 
 func pollCommand() command {
 	return command{name: "poll",
 		summary: "Poll the GitHub Events API and store every event exactly once.\n" +
 			"Reads GITHUB_EVENTS_URL (with GITHUB_TOKEN when set) page by page, round after round, waiting\n" +
-			"what POLL_INTERVAL, X-Poll-Interval and the rate limit ask. On SIGINT/SIGTERM it stops fetching\n" +
-			"and stores the pages already fetched (for at most SHUTDOWN_GRACE), then exits 0.\n" +
+			"what POLL_INTERVAL, X-Poll-Interval and the rate limit ask. Several pollers may run on one\n" +
+			"database: one polls (the leader, elected through a PostgreSQL advisory lock), the others stand\n" +
+			"by and take over within POLL_FAILOVER when it dies. With POLL_METRICS_ADDR set, it serves\n" +
+			"/healthz, /readyz and /internal/metrics there. On SIGINT/SIGTERM it stops fetching and stores\n" +
+			"the pages already fetched (for at most SHUTDOWN_GRACE), then exits 0.\n" +
 			"The database schema must be current (`ghevents migrate up`).",
 		flags: func(*flag.FlagSet) func(context.Context, *app, []string) error {
 			return func(ctx context.Context, a *app, args []string) error {
@@ -27,20 +37,38 @@ func pollCommand() command {
 					return err
 				}
 				defer closeStore()
-				p, err := a.newPoller(s)
+				pl, err := a.newPolling(s)
 				if err != nil {
 					return err
 				}
-				return runAll(ctx, a.log,
-					named{"poller", p.Run},
-					named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, s) }},
-				)
+				parts := []named{{"poller", pl.run}}
+				if addr := a.cfg.PollMetricsAddr; addr != "" {
+					reg := storeRegistry(s)
+					pl.register(reg)
+					mux := http.NewServeMux()
+					telemetry.Register(mux, reg, append([]telemetry.Check{{Name: "database", Fn: s.CheckReady}}, pl.checks()...))
+					parts = append(parts, named{"metrics", func(ctx context.Context) error {
+						return api.ListenAndServe(ctx, api.NewHTTPServer(addr, mux, a.log), a.cfg.ShutdownGrace, a.log, nil)
+					}})
+				}
+				return runAll(ctx, a.log, parts...)
 			}
 		}}
 }
 
-// newPoller builds the poller of the configuration over s (also for `run`).
-func (a *app) newPoller(s *store.Store) (*poller.Poller, error) {
+// polling is the polling half of `poll` and `run`: the election, and on
+// the leader a poller and the retention sweeper.
+type polling struct {
+	a       *app
+	s       *store.Store
+	client  *github.Client
+	elector *leader.Elector
+	// metrics are shared by the pollers of the successive terms.
+	metrics *poller.Metrics
+}
+
+// newPolling prepares the polling half over s.
+func (a *app) newPolling(s *store.Store) (*polling, error) {
 	client, err := github.NewClient(github.ClientConfig{
 		EventsURL: a.cfg.GitHubEventsURL,
 		Token:     a.cfg.GitHubToken.Reveal(),
@@ -49,14 +77,55 @@ func (a *app) newPoller(s *store.Store) (*poller.Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.log.Info("polling", slog.String("url", client.EventsURL()), slog.Bool("token", a.cfg.GitHubToken != ""))
-	return poller.New(poller.Config{
-		Client:        client,
-		Store:         s,
-		Logger:        a.log.With(slog.String("component", "poller")),
-		Workers:       a.cfg.PollWorkers,
-		QueueSize:     a.cfg.PollQueueSize,
-		Interval:      a.cfg.PollInterval,
-		ShutdownGrace: a.cfg.ShutdownGrace,
+	e, err := leader.New(leader.Config{
+		Store:    s,
+		Key:      leader.Key(client.EventsURL()),
+		Failover: a.cfg.PollFailover,
+		Log:      a.log.With(slog.String("component", "leader")),
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &polling{a: a, s: s, client: client, elector: e, metrics: poller.NewMetrics()}, nil
+}
+
+// run takes part in the election until ctx ends, polling while leader.
+// Retention runs on the leader only, so one process sweeps at a time.
+func (pl *polling) run(ctx context.Context) error {
+	a := pl.a
+	return pl.elector.Run(ctx, func(ctx context.Context) error {
+		a.log.Info("polling", slog.String("url", pl.client.EventsURL()), slog.Bool("token", a.cfg.GitHubToken != ""))
+		p, err := poller.New(poller.Config{
+			Client:        pl.client,
+			Store:         pl.s,
+			Logger:        a.log.With(slog.String("component", "poller")),
+			Workers:       a.cfg.PollWorkers,
+			QueueSize:     a.cfg.PollQueueSize,
+			Interval:      a.cfg.PollInterval,
+			ShutdownGrace: a.cfg.ShutdownGrace,
+			BeforeRound:   pl.elector.Check,
+			Metrics:       pl.metrics,
+		})
+		if err != nil {
+			return err
+		}
+		return runAll(ctx, a.log,
+			named{"poller", p.Run},
+			named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, pl.s) }},
+		)
+	})
+}
+
+// register adds the poller's and the election's metrics to reg.
+func (pl *polling) register(reg prometheus.Registerer) {
+	reg.MustRegister(opsmetrics.NewPollerCollector(pl.metrics), opsmetrics.NewLeaderCollector(pl.elector))
+}
+
+// checks are the readiness conditions of the polling half: the election
+// works (the role is shown), and the leader's rounds succeed.
+func (pl *polling) checks() []telemetry.Check {
+	return []telemetry.Check{
+		{Name: "leadership", Fn: pl.elector.Ready, Detail: pl.elector.Role},
+		{Name: "poller", Fn: pollerCheck(pl.metrics.Snapshot, pl.a.cfg.PollInterval, pl.elector.LeadingSince)},
+	}
 }

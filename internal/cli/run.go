@@ -18,6 +18,7 @@ import (
 func runCommand() command {
 	return command{name: "run",
 		summary: "Migrate up, then poll and serve in one process until SIGINT/SIGTERM (what `make run` starts).\n" +
+			"The polling half takes part in the election of `ghevents poll` (one poller polls at a time).\n" +
 			"On SIGINT/SIGTERM the server stops accepting and finishes its requests, and the poller stores\n" +
 			"the pages it fetched, each within SHUTDOWN_GRACE.",
 		flags: func(*flag.FlagSet) func(context.Context, *app, []string) error {
@@ -30,19 +31,16 @@ func runCommand() command {
 					return err
 				}
 				defer closeStore()
-				p, err := a.newPoller(s)
+				pl, err := a.newPolling(s)
 				if err != nil {
 					return err
 				}
 				reg := storeRegistry(s)
-				checks := []telemetry.Check{
-					{Name: "database", Fn: s.CheckReady},
-					{Name: "poller", Fn: pollerCheck(p.Metrics(), a.cfg.PollInterval, time.Now())},
-				}
+				pl.register(reg)
+				checks := append([]telemetry.Check{{Name: "database", Fn: s.CheckReady}}, pl.checks()...)
 				return runAll(ctx, a.log,
-					named{"poller", p.Run},
+					named{"poller", pl.run},
 					named{"api", func(ctx context.Context) error { return a.serveAPI(ctx, s, reg, checks) }},
-					named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, s) }},
 				)
 			}
 		}}
@@ -85,18 +83,26 @@ func (a *app) runRetention(ctx context.Context, s *store.Store) error {
 	return retention.Run(ctx, s, retention.Config{Keep: keep, Log: a.log.With(slog.String("component", "retention"))})
 }
 
-// pollerCheck is ready while polling rounds succeed: the last one finished
-// recently (a few waits ago), or the poller started only a little while ago.
-func pollerCheck(m *poller.Metrics, interval time.Duration, started time.Time) func(context.Context) error {
+// pollerCheck is ready while the leader's polling rounds succeed: the last
+// one of its term finished recently (a few waits ago), or the term began
+// only a little while ago. A standby does not poll: it is ready.
+func pollerCheck(snapshot func() poller.Snapshot, interval time.Duration, leadingSince func() (time.Time, bool)) func(context.Context) error {
 	return func(context.Context) error {
-		snap := m.Snapshot()
+		started, leading := leadingSince()
+		if !leading {
+			return nil
+		}
+		snap := snapshot()
 		allowed := max(3*interval, 3*snap.LastWait, 10*time.Minute)
 		last := snap.LastRound
+		if last.Before(started) {
+			last = time.Time{} // a round of an earlier term
+		}
 		if last.IsZero() {
 			if time.Since(started) < allowed {
 				return nil // starting
 			}
-			return fmt.Errorf("no polling round has succeeded since the start %s ago", time.Since(started).Round(time.Second))
+			return fmt.Errorf("no polling round has succeeded since this process became leader %s ago", time.Since(started).Round(time.Second))
 		}
 		if age := time.Since(last); age > allowed {
 			return fmt.Errorf("the last successful polling round was %s ago", age.Round(time.Second))

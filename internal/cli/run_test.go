@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/github/githubtest"
+	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/testdb"
 )
 
@@ -35,7 +37,7 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"run"}, []string{
 			"DATABASE_URL=" + testdb.Empty(t), "GITHUB_EVENTS_URL=" + srv.EventsURL().String(),
-			"POLL_INTERVAL=1h", "HTTP_ADDR=" + addr, "LOG_FORMAT=json",
+			"POLL_INTERVAL=1h", "POLL_FAILOVER=1s", "HTTP_ADDR=" + addr, "LOG_FORMAT=json",
 		}, &stdout, &stderr)
 	}()
 
@@ -70,8 +72,15 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != `{"checks":{"database":"ok","poller":"ok"},"status":"ok"}`+"\n" {
+	if resp.StatusCode != 200 || string(b) != `{"checks":{"database":"ok","leadership":"leader","poller":"ok"},"status":"ok"}`+"\n" {
 		t.Fatalf("/readyz: %d %s", resp.StatusCode, b)
+	}
+	// The poller's counters are on the API's /internal/metrics.
+	metrics := scrapeUntil(t, "http://"+addr+"/internal/metrics", fmt.Sprintf("ghevents_poller_events_stored_total %d", len(want)))
+	for _, line := range []string{"ghevents_poller_leader 1", "ghevents_poller_leadership_acquired_total 1", `ghevents_poller_rounds_total{outcome="ok"} 1`} {
+		if !hasLine(metrics, line) {
+			t.Errorf("/internal/metrics lacks %q", line)
+		}
 	}
 	cancel()
 	if code := <-done; code != 0 {
@@ -81,6 +90,41 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 	for _, s := range []string{`"msg":"migration"`, `"msg":"poll round"`, `"msg":"serving"`, `"msg":"shutting down the HTTP server"`} {
 		if !strings.Contains(logs, s) {
 			t.Errorf("logs lack %s", s)
+		}
+	}
+}
+
+// TestPollerCheck: a standby is ready; a leader is ready while its term is
+// young or its last round recent; rounds of an earlier term do not count.
+func TestPollerCheck(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	const interval = time.Minute // allowed: max(3 min, 3 × last wait, 10 min) = 10 min here
+	cases := []struct {
+		name      string
+		leading   bool
+		since     time.Time
+		lastRound time.Time
+		lastWait  time.Duration
+		want      string // "" when ready; else the start of the error
+	}{
+		{"standby", false, time.Time{}, time.Time{}, 0, ""},
+		{"new leader, no round yet", true, now.Add(-time.Minute), time.Time{}, 0, ""},
+		{"leader without a round for 11 min", true, now.Add(-11 * time.Minute), time.Time{}, 0, "no polling round has succeeded since this process became leader"},
+		{"leader, recent round", true, now.Add(-time.Hour), now.Add(-9 * time.Minute), 0, ""},
+		{"leader, old round", true, now.Add(-time.Hour), now.Add(-11 * time.Minute), 0, "the last successful polling round was 11m0s ago"},
+		{"leader, old round but long waits", true, now.Add(-time.Hour), now.Add(-11 * time.Minute), 5 * time.Minute, ""},
+		{"a round of an earlier term does not count", true, now.Add(-11 * time.Minute), now.Add(-12 * time.Minute), 0, "no polling round has succeeded since this process became leader"},
+	}
+	for _, c := range cases {
+		check := pollerCheck(func() poller.Snapshot { return poller.Snapshot{LastRound: c.lastRound, LastWait: c.lastWait} },
+			interval, func() (time.Time, bool) { return c.since, c.leading })
+		err := check(context.Background())
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v, want ready", c.name, err)
+		case c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
 }

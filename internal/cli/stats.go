@@ -9,7 +9,9 @@ import (
 )
 
 func statsCommand() command {
-	return command{name: "stats", summary: "Show what is stored: rows, size on disk, oldest and newest event, per type.",
+	return command{name: "stats", summary: "Show what is stored: rows, size on disk, oldest and newest event, per type.\n" +
+		"The counts come from the summary tables and the oldest/newest from one index probe each: it answers\n" +
+		"at once on any size of table.",
 		flags: func(*flag.FlagSet) func(context.Context, *app, []string) error {
 			return func(ctx context.Context, a *app, args []string) error {
 				if len(args) > 0 {
@@ -20,14 +22,16 @@ func statsCommand() command {
 					return err
 				}
 				defer closeStore()
-				st, err := s.Stats(ctx)
+				sctx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				st, err := s.Stats(sctx)
 				if err != nil {
 					return err
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 				fmt.Fprintln(tw, "TYPE\tEVENTS\tOLDEST\tNEWEST\t")
 				for _, t := range st.Types {
-					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", t.Type, t.Events, t.Oldest.Format(time.RFC3339), t.Newest.Format(time.RFC3339))
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", t.Type, t.Events, rfc3339(t.Oldest), rfc3339(t.Newest))
 				}
 				fmt.Fprintf(tw, "total\t%d\t\t\t\n", st.Events)
 				if err := tw.Flush(); err != nil {
@@ -38,6 +42,14 @@ func statsCommand() command {
 				return err
 			}
 		}}
+}
+
+// rfc3339 formats t, or "-" for the zero time.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
 }
 
 func humanBytes(n int64) string {

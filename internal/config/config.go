@@ -40,6 +40,9 @@ type Config struct {
 	PollWorkers   int           `env:"POLL_WORKERS" envDefault:"2" desc:"insert workers taking pages from the queue" expect:"a whole number from 1 to 64"`
 	PollQueueSize int           `env:"POLL_QUEUE_SIZE" envDefault:"1000" desc:"pages the queue between fetching and inserting holds before fetching waits" expect:"a whole number from 1 to 1000000"`
 	PollInterval  time.Duration `env:"POLL_INTERVAL" envDefault:"60s" desc:"the least wait between two polling rounds" expect:"a duration of at least 1s, such as 60s or 2m"`
+	PollFailover  time.Duration `env:"POLL_FAILOVER" envDefault:"15s" desc:"with several pollers on one database (one polls, the others stand by), a standby takes over within this long after the leader dies or loses its connection" expect:"a duration from 1s to 10m, such as 15s"`
+	// PollMetricsAddr is for ghevents poll only: ghevents run serves the same endpoints on HTTP_ADDR.
+	PollMetricsAddr string `env:"POLL_METRICS_ADDR" desc:"listen address of /healthz, /readyz and /internal/metrics of ghevents poll; empty serves none (ghevents run serves them on HTTP_ADDR)" expect:"empty, or host:port such as :9100"`
 
 	DBMaxConns        int32         `env:"DB_MAX_CONNS" envDefault:"10" desc:"most connections in the database pool" expect:"a whole number from 1 to 1000"`
 	DBMaxConnLifetime time.Duration `env:"DB_MAX_CONN_LIFETIME" envDefault:"1h" desc:"a pooled connection is closed and replaced after this long" expect:"a positive duration such as 30m or 1h"`
@@ -251,6 +254,8 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	check(c.PollWorkers >= 1 && c.PollWorkers <= 64, "PollWorkers")
 	check(c.PollQueueSize >= 1 && c.PollQueueSize <= 1_000_000, "PollQueueSize")
 	check(c.PollInterval >= time.Second, "PollInterval")
+	check(c.PollFailover >= time.Second && c.PollFailover <= 10*time.Minute, "PollFailover")
+	check(c.PollMetricsAddr == "" || validAddr(c.PollMetricsAddr), "PollMetricsAddr")
 	check(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DBMaxConns")
 	check(c.DBMaxConnLifetime > 0, "DBMaxConnLifetime")
 	check(c.QueryTimeout > 0, "QueryTimeout")

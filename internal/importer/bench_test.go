@@ -118,7 +118,7 @@ func benchFiles(b *testing.B, o gen.Options) (archive, csvPayload, csvBare strin
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	base := filepath.Join(dir, fmt.Sprintf("gen-seed%d-%d", o.Seed, o.Events))
+	base := filepath.Join(dir, fmt.Sprintf("gen-seed%d-%d-from%d", o.Seed, o.Events, o.FirstID))
 	archive, csvPayload, csvBare = base+".json.gz", base+".csv", base+"-bare.csv"
 	if _, err := os.Stat(csvBare); err == nil {
 		return
@@ -176,11 +176,30 @@ func benchFiles(b *testing.B, o gen.Options) (archive, csvPayload, csvBare strin
 	return
 }
 
-// benchStore gives a fresh database holding GHEVENTS_BENCH_PRELOAD
-// generated events (default 0; the issue asks for 10M), imported without
-// payload from another id range and another month.
-func benchStore(b *testing.B) *store.Store {
+// benchFirstID starts the ids of the imported events: a range of their own,
+// so that clearBench removes them alone, even from a shared data set.
+const benchFirstID = 50_000_000_000
+
+// benchIDRange bounds the ids the generator gives from benchFirstID (it
+// steps by a few per event: 10M events stay far below it).
+const benchIDRange = 10_000_000_000
+
+// benchStore gives the database to import into: GHEVENTS_BENCH_DATABASE_URL
+// when set (an existing data set, such as the 10M-event one internal/bench
+// keeps; what an iteration imports is deleted again after it), else a fresh
+// database holding GHEVENTS_BENCH_PRELOAD generated events (default 0),
+// imported without payload from another id range and another month.
+func benchStore(b *testing.B, o gen.Options) *store.Store {
 	b.Helper()
+	if u := os.Getenv("GHEVENTS_BENCH_DATABASE_URL"); u != "" {
+		s, err := store.Open(context.Background(), u, store.Options{MaxConns: 4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		clearBench(b, s, o)
+		b.Cleanup(func() { clearBench(b, s, o); s.Close() })
+		return s
+	}
 	s := store.New(testdb.New(b))
 	if pre := benchEvents(b, "GHEVENTS_BENCH_PRELOAD", 0); pre > 0 {
 		o := gen.Options{Seed: 99, Events: pre, FirstID: 1_000_000_000, Start: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), Span: 30 * 24 * time.Hour}
@@ -195,7 +214,7 @@ func benchStore(b *testing.B) *store.Store {
 // clearBench removes what one benchmark iteration stored, outside the timer.
 func clearBench(b *testing.B, s *store.Store, o gen.Options) {
 	b.Helper()
-	if _, err := s.Pool().Exec(context.Background(), `DELETE FROM events WHERE id >= $1`, o.FirstID); err != nil {
+	if _, err := s.Pool().Exec(context.Background(), `DELETE FROM events WHERE id >= $1 AND id < $2`, o.FirstID, o.FirstID+benchIDRange); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := s.Pool().Exec(context.Background(), `VACUUM events`); err != nil {
@@ -208,7 +227,7 @@ func clearBench(b *testing.B, s *store.Store, o gen.Options) {
 // events/s and the peak Go heap.
 func BenchmarkImport(b *testing.B) {
 	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
-	o := gen.Options{Seed: 1, Events: n, FirstID: 30_000_000_000}
+	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
 	archive, _, _ := benchFiles(b, o)
 	for _, noPayload := range []bool{false, true} {
 		name := "payload"
@@ -216,7 +235,7 @@ func BenchmarkImport(b *testing.B) {
 			name = "no-payload"
 		}
 		b.Run(name, func(b *testing.B) {
-			s := benchStore(b)
+			s := benchStore(b, o)
 			var elapsed time.Duration
 			var peak uint64
 			for i := 0; i < b.N; i++ {
@@ -245,11 +264,11 @@ func BenchmarkImport(b *testing.B) {
 // rows from a CSV file straight into events (no staging, no conflict check).
 func BenchmarkCopyCSV(b *testing.B) {
 	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
-	o := gen.Options{Seed: 1, Events: n, FirstID: 30_000_000_000}
+	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
 	_, csvPayload, csvBare := benchFiles(b, o)
 	for _, c := range []struct{ name, path string }{{"payload", csvPayload}, {"no-payload", csvBare}} {
 		b.Run(c.name, func(b *testing.B) {
-			s := benchStore(b)
+			s := benchStore(b, o)
 			var elapsed time.Duration
 			for i := 0; i < b.N; i++ {
 				if i > 0 {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -155,4 +156,67 @@ func importStagingCreateSQL(t *testing.T) string {
 		t.Fatal("no CREATE TEMP TABLE in sql/queries/import.sql")
 	}
 	return string(m)
+}
+
+// TestImportEventsRaceWithAnotherWriter: another writer stores one of the
+// batch's events between the fast path's look-up and its COPY. The COPY
+// waits for that writer, fails on the duplicate once it commits, and the
+// batch is stored through the staged path: each event once.
+func TestImportEventsRaceWithAnotherWriter(t *testing.T) {
+	s, ctx := setup(t)
+	batch := make([]model.Event, 50)
+	for i := range batch {
+		batch[i] = model.Event{ID: int64(500 + i), Type: "PushEvent", RepoID: 1, RepoName: "a/b",
+			CreatedAt: ts("2024-05-01T10:00:00Z").Add(time.Duration(i) * time.Second)}
+	}
+	// The other writer holds event #20 uncommitted: the look-up cannot see it.
+	other, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback(context.Background()) //nolint:errcheck
+	if _, err := other.Exec(ctx, `INSERT INTO events (id, type, repo_id, repo_name, created_at) VALUES ($1, 'PushEvent', 1, 'a/b', $2)`,
+		batch[20].ID, batch[20].CreatedAt); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := s.ImportEvents(ctx, batch)
+		done <- result{n, err}
+	}()
+	// The COPY now waits on the uncommitted duplicate (check it is blocked).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query ILIKE 'copy%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import's COPY never waited on the other writer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := other.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.n != 49 {
+		t.Fatalf("ImportEvents stored %d, %v; want 49 (one was stored by the other writer)", r.n, r.err)
+	}
+	var rows, distinct int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT id) FROM events WHERE id BETWEEN 500 AND 549`).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 50 || distinct != 50 {
+		t.Fatalf("%d rows, %d distinct ids; want 50, 50", rows, distinct)
+	}
+	summariesMatch(t, ctx, s.Pool())
 }

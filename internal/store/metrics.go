@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ghevents/ghevents/internal/store/dbgen"
 )
@@ -91,55 +88,44 @@ type TypeCounts struct {
 }
 
 // CountsSince counts the events of each type created at or after since,
-// optionally of one repository and one action (both case-insensitive).
-// Everything is read in one repeatable-read snapshot.
+// optionally of one repository and one action (both case-insensitive), in
+// one statement (one snapshot).
 func (s *Store) CountsSince(ctx context.Context, since time.Time, repoName, action string) (TypeCounts, error) {
 	f := EventFilter{RepoName: repoName, Action: action}
 	out := TypeCounts{Counts: map[string]int64{}}
-	err := s.readTx(ctx, func(q *dbgen.Queries) error {
-		if repoName == "" {
-			// Whole hours from the hourly summary, the partial first hour from events.
-			firstFullHour := since.Truncate(time.Hour)
-			if !firstFullHour.Equal(since) {
-				firstFullHour = firstFullHour.Add(time.Hour)
-			}
-			rows, err := q.MetricsTypeCountsSince(ctx, dbgen.MetricsTypeCountsSinceParams{
-				Since: since, FirstFullHour: firstFullHour, Action: f.action(),
-			})
-			if err != nil {
-				return err
-			}
-			for _, r := range rows {
-				out.Counts[r.Type] = r.Events
-				out.Total += r.Events
-			}
-		} else {
-			rows, err := q.MetricsRepoTypeCountsSince(ctx, dbgen.MetricsRepoTypeCountsSinceParams{
-				RepoName: repoName, Since: since, Action: f.action(),
-			})
-			if err != nil {
-				return err
-			}
-			for _, r := range rows {
-				out.Counts[r.Type] = r.Events
-				out.Total += r.Events
-			}
+	add := func(typ string, n int64, oldest time.Time) {
+		out.Counts[typ] = n
+		out.Total += n
+		if o := oldest.UTC(); out.Oldest == nil || o.Before(*out.Oldest) {
+			out.Oldest = &o
 		}
-		if out.Total == 0 {
-			return nil
+	}
+	if repoName == "" {
+		// Whole hours from the hourly summary; the events between since and
+		// the nearest hour boundary from events.
+		boundary := since.Truncate(time.Hour)
+		if since.Sub(boundary) > 30*time.Minute {
+			boundary = boundary.Add(time.Hour)
 		}
-		oldest, err := q.MetricsOldestSince(ctx, dbgen.MetricsOldestSinceParams{
-			Since: since, RepoName: f.repo(), Action: f.action(),
+		rows, err := s.read().MetricsTypeCountsSince(ctx, dbgen.MetricsTypeCountsSinceParams{
+			Since: since, Boundary: boundary, Action: f.action(),
 		})
 		if err != nil {
-			return err
+			return TypeCounts{}, fmt.Errorf("count events since %s: %w", since.Format(time.RFC3339), mapErr(err))
 		}
-		oldest = oldest.UTC()
-		out.Oldest = &oldest
-		return nil
+		for _, r := range rows {
+			add(r.Type, r.Events, r.Oldest)
+		}
+		return out, nil
+	}
+	rows, err := s.read().MetricsRepoTypeCountsSince(ctx, dbgen.MetricsRepoTypeCountsSinceParams{
+		RepoName: repoName, Since: since, Action: f.action(),
 	})
 	if err != nil {
-		return TypeCounts{}, fmt.Errorf("count events since %s: %w", since.Format(time.RFC3339), err)
+		return TypeCounts{}, fmt.Errorf("count events of %s since %s: %w", repoName, since.Format(time.RFC3339), mapErr(err))
+	}
+	for _, r := range rows {
+		add(r.Type, r.Events, r.Oldest)
 	}
 	return out, nil
 }
@@ -151,41 +137,24 @@ type RepoCount struct {
 }
 
 // TopRepos returns how many repositories have more than minEvents events of
-// eventType, and the first limit of them by count (descending) then name.
+// eventType, and the first limit of them by count (descending) then name,
+// in one statement. minEvents must be at least 1.
 func (s *Store) TopRepos(ctx context.Context, eventType string, minEvents int64, limit int) (total int64, repos []RepoCount, err error) {
-	err = s.readTx(ctx, func(q *dbgen.Queries) error {
-		rows, err := q.MetricsTopRepos(ctx, dbgen.MetricsTopReposParams{
-			EventType: eventType, MinEvents: minEvents, MaxRows: int64(limit),
-		})
-		if err != nil {
-			return err
-		}
-		repos = make([]RepoCount, len(rows))
-		for i, r := range rows {
-			repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
-		}
-		if len(rows) < limit {
-			total = int64(len(rows)) // all of them fit: no need to count
-			return nil
-		}
-		total, err = q.MetricsCountRepos(ctx, dbgen.MetricsCountReposParams{EventType: eventType, MinEvents: minEvents})
-		return err
+	if minEvents < 1 {
+		return 0, nil, fmt.Errorf("top repositories: minimal events %d, must be at least 1", minEvents)
+	}
+	rows, err := s.read().MetricsTopRepos(ctx, dbgen.MetricsTopReposParams{
+		EventType: eventType, MinEvents: minEvents, MaxRows: int64(limit),
 	})
 	if err != nil {
-		return 0, nil, fmt.Errorf("top repositories of %s: %w", eventType, err)
+		return 0, nil, fmt.Errorf("top repositories of %s: %w", eventType, mapErr(err))
+	}
+	repos = make([]RepoCount, len(rows))
+	for i, r := range rows {
+		repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
+		total = r.Total
 	}
 	return total, repos, nil
-}
-
-// readTx runs fn in a read-only repeatable-read transaction on the read
-// pool, so that several queries see one snapshot.
-func (s *Store) readTx(ctx context.Context, fn func(q *dbgen.Queries) error) error {
-	err := pgx.BeginTxFunc(ctx, s.readPool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error { return fn(s.q.WithTx(tx)) })
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return mapErr(err)
-	}
-	return err
 }
 
 // read returns the queries bound to the read pool.

@@ -94,10 +94,16 @@ func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 }
 
 // CheckReady reports whether the database answers and its schema is the
-// one this binary needs (for /readyz).
+// one this binary needs, and whether the read replica (when there is one)
+// answers too: the metric queries run there (for /readyz).
 func (s *Store) CheckReady(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
 		return errors.New("database unreachable")
+	}
+	if rp := s.ReadPool(); rp != nil {
+		if err := rp.Ping(ctx); err != nil {
+			return errors.New("read replica unreachable")
+		}
 	}
 	want, err := LatestVersion()
 	if err != nil {

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TypeStats is how many events of one type are stored, and their time span.
 type TypeStats struct {
-	Type           string
-	Events         int64
+	Type   string
+	Events int64
+	// Oldest and Newest are zero when the summary counts events that are
+	// not there (after a TRUNCATE, which fires no trigger).
 	Oldest, Newest time.Time
 }
 
@@ -23,15 +27,31 @@ type Stats struct {
 	TableBytes, TotalBytes, DatabaseBytes int64
 }
 
-// Stats reads the per-type counts and the sizes on disk.
+// Stats reads the per-type counts (from the summary table), the oldest
+// and newest event of each type (one index probe each), all in one
+// snapshot, and the sizes on disk.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
-	rows, err := s.q.StatsByType(ctx)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return Stats{}, fmt.Errorf("begin the stats snapshot: %w", mapErr(err))
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	q := s.q.WithTx(tx)
+	rows, err := q.StatsTypeCounts(ctx)
 	if err != nil {
 		return Stats{}, fmt.Errorf("count events by type: %w", mapErr(err))
 	}
 	var st Stats
 	for _, r := range rows {
-		st.Types = append(st.Types, TypeStats{Type: r.Type, Events: r.Events, Oldest: r.Oldest.UTC(), Newest: r.Newest.UTC()})
+		ts := TypeStats{Type: r.Type, Events: r.Events}
+		span, err := q.StatsTypeSpan(ctx, r.Type)
+		if err != nil {
+			return Stats{}, fmt.Errorf("oldest and newest %s: %w", r.Type, mapErr(err))
+		}
+		if span.Oldest != nil && span.Newest != nil {
+			ts.Oldest, ts.Newest = span.Oldest.UTC(), span.Newest.UTC()
+		}
+		st.Types = append(st.Types, ts)
 		st.Events += r.Events
 	}
 	sizes, err := s.q.StatsSizes(ctx)

@@ -215,28 +215,51 @@ func TestStats(t *testing.T) {
 		{ID: 1, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: ts("2024-01-01T00:00:00Z")},
 		{ID: 2, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: ts("2024-01-03T00:00:00Z")},
 		{ID: 3, Type: "WatchEvent", RepoID: 1, RepoName: "a/b", Action: "started", CreatedAt: ts("2024-01-02T00:00:00Z")},
+		// Two actions: two rows of the summary, one line of the stats.
+		{ID: 4, Type: "IssuesEvent", RepoID: 1, RepoName: "a/b", Action: "opened", CreatedAt: ts("2024-01-01T12:00:00Z")},
+		{ID: 5, Type: "IssuesEvent", RepoID: 2, RepoName: "c/d", Action: "closed", CreatedAt: ts("2024-01-04T00:00:00Z")},
+		{ID: 6, Type: "IssuesEvent", RepoID: 2, RepoName: "c/d", Action: "closed", CreatedAt: ts("2024-01-02T06:00:00Z")},
 	}
 	if _, err := s.InsertEvents(ctx, events); err != nil {
 		t.Fatal(err)
 	}
-	st, err := s.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []store.TypeStats{
-		{Type: "PushEvent", Events: 2, Oldest: ts("2024-01-01T00:00:00Z"), Newest: ts("2024-01-03T00:00:00Z")},
-		{Type: "WatchEvent", Events: 1, Oldest: ts("2024-01-02T00:00:00Z"), Newest: ts("2024-01-02T00:00:00Z")},
-	}
-	if st.Events != 3 || len(st.Types) != 2 {
-		t.Fatalf("stats = %+v", st)
-	}
-	for i, w := range want {
-		g := st.Types[i]
-		if g.Type != w.Type || g.Events != w.Events || !g.Oldest.Equal(w.Oldest) || !g.Newest.Equal(w.Newest) {
-			t.Errorf("type %d = %+v, want %+v", i, g, w)
+	check := func(want []store.TypeStats, total int64, rows bool) {
+		t.Helper()
+		st, err := s.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Events != total || len(st.Types) != len(want) {
+			t.Fatalf("stats = %+v, want %d events in %d types", st, total, len(want))
+		}
+		for i, w := range want {
+			g := st.Types[i]
+			if g.Type != w.Type || g.Events != w.Events || !g.Oldest.Equal(w.Oldest) || !g.Newest.Equal(w.Newest) {
+				t.Errorf("type %d = %+v, want %+v", i, g, w)
+			}
+		}
+		if (rows && st.TableBytes <= 0) || st.TotalBytes < st.TableBytes || st.DatabaseBytes < st.TotalBytes {
+			t.Errorf("sizes table %d total %d database %d", st.TableBytes, st.TotalBytes, st.DatabaseBytes)
 		}
 	}
-	if st.TableBytes <= 0 || st.TotalBytes < st.TableBytes || st.DatabaseBytes < st.TotalBytes {
-		t.Errorf("sizes table %d total %d database %d", st.TableBytes, st.TotalBytes, st.DatabaseBytes)
+	// Most events first, then by name.
+	check([]store.TypeStats{
+		{Type: "IssuesEvent", Events: 3, Oldest: ts("2024-01-01T12:00:00Z"), Newest: ts("2024-01-04T00:00:00Z")},
+		{Type: "PushEvent", Events: 2, Oldest: ts("2024-01-01T00:00:00Z"), Newest: ts("2024-01-03T00:00:00Z")},
+		{Type: "WatchEvent", Events: 1, Oldest: ts("2024-01-02T00:00:00Z"), Newest: ts("2024-01-02T00:00:00Z")},
+	}, 6, true)
+	// Retention deletes through the trigger: the counts follow.
+	if n, err := s.DeleteOlderThan(ctx, ts("2024-01-02T03:00:00Z"), 100); err != nil || n != 3 {
+		t.Fatalf("DeleteOlderThan = %d, %v; want 3", n, err)
 	}
+	check([]store.TypeStats{
+		{Type: "IssuesEvent", Events: 2, Oldest: ts("2024-01-02T06:00:00Z"), Newest: ts("2024-01-04T00:00:00Z")},
+		{Type: "PushEvent", Events: 1, Oldest: ts("2024-01-03T00:00:00Z"), Newest: ts("2024-01-03T00:00:00Z")},
+	}, 3, true)
+	// TRUNCATE fires no delete trigger: the summary still counts events
+	// that are gone, and the stats say so without failing.
+	if _, err := s.Pool().Exec(ctx, `TRUNCATE events`); err != nil {
+		t.Fatal(err)
+	}
+	check([]store.TypeStats{{Type: "IssuesEvent", Events: 2}, {Type: "PushEvent", Events: 1}}, 3, false)
 }

@@ -34,6 +34,9 @@ func NewRegistry() *prometheus.Registry {
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Detail, when set, is shown instead of "ok" when the check passes
+	// (a poller's role, "leader" or "standby", say).
+	Detail func() string
 }
 
 // Register adds /healthz, /readyz and /internal/metrics to mux.
@@ -50,6 +53,8 @@ func Register(mux *http.ServeMux, reg *prometheus.Registry, checks []Check) {
 			if err := c.Fn(ctx); err != nil {
 				results[c.Name] = err.Error()
 				status, code = "unavailable", http.StatusServiceUnavailable
+			} else if c.Detail != nil {
+				results[c.Name] = c.Detail()
 			} else {
 				results[c.Name] = "ok"
 			}

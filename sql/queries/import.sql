@@ -41,3 +41,26 @@ SELECT s.id, s.type, NULLIF(s.actor_id, 0), NULLIF(s.actor_login, ''), s.repo_id
 FROM import_staging AS s
 ORDER BY s.id, s.created_at
 ON CONFLICT (id, created_at) DO NOTHING;
+
+-- name: ImportStoredIdentities :many
+-- ImportStoredIdentities returns which of a batch's identities (parallel
+-- arrays of ids and created_at) are already stored: one primary-key probe
+-- each. The import then COPYs the others straight into events.
+SELECT e.id, e.created_at
+FROM events e
+JOIN (
+    SELECT unnest(@ids::bigint[]) AS id, unnest(@created_ats::timestamptz[]) AS created_at
+) AS u ON e.id = u.id AND e.created_at = u.created_at;
+
+-- name: ImportEventsCopy :copyfrom
+-- ImportEventsCopy COPYs events straight into the table, the fast path of
+-- the import: the caller has left out every identity already stored (and
+-- repeated ones). Should another writer store one of them meanwhile, the
+-- COPY fails with a unique violation and the caller takes the staged path.
+INSERT INTO events (
+    id, type, actor_id, actor_login, repo_id, repo_name,
+    org_id, org_login, action, created_at, raw
+) VALUES (
+    @id, @type, @actor_id, @actor_login, @repo_id, @repo_name,
+    @org_id, @org_login, @action, @created_at, @raw
+);

@@ -6,7 +6,8 @@
 -- name: MetricsEventSpan :one
 -- MetricsEventSpan is the count, oldest and newest created_at of the events of
 -- one type, optionally of one repository (case-insensitive) and one action
--- (case-insensitive). The count comes from the summary tables; oldest and
+-- (case-insensitive). The count comes from the summary tables (or the
+-- repository's index entries when both filters are given); oldest and
 -- newest are one index probe each (NULL when nothing matches). The average
 -- gap between adjacent events is then (newest - oldest) / (count - 1): the
 -- gaps telescope, so their sum is newest - oldest whatever the ties (see
@@ -23,9 +24,11 @@ FROM (
             (SELECT r.events FROM repo_type_counts r
              WHERE r.type = @event_type::text AND r.repo_key = lower(sqlc.narg(repo_name)::text))
         ELSE
-            (SELECT ra.events FROM repo_type_action_counts ra
-             WHERE ra.type = @event_type::text AND ra.repo_key = lower(sqlc.narg(repo_name)::text)
-               AND ra.action = lower(sqlc.narg(action)::text))
+            -- Both filters: counted in events_repo_type_created_idx (one
+            -- repository's events of one type, the action checked in the index).
+            (SELECT count(*) FROM events e
+             WHERE e.repo_key = lower(sqlc.narg(repo_name)::text) AND e.type = @event_type::text
+               AND lower(e.action) = lower(sqlc.narg(action)::text))
     END, 0)::bigint AS events_count
 ) c
 -- The oldest and newest matching events are joined back by primary key: one
@@ -69,18 +72,56 @@ ORDER BY g.created_at;
 
 -- name: MetricsTypeCountsSince :many
 -- MetricsTypeCountsSince counts the events of each type created at or after
--- since, optionally of one action. Whole UTC hours from first_full_hour on
--- come from event_hourly_counts; the partial hour [since, first_full_hour)
--- is counted in events. The caller passes first_full_hour = since rounded
--- up to the hour.
-SELECT s.type, sum(s.events)::bigint AS events
+-- since, optionally of one action, and finds the oldest of them (the same on
+-- every row; one statement, so one snapshot and one round trip). It reads
+-- at most about half of the hourly summary and half an hour of events:
+-- first the oldest and newest stored events (two index probes) say which
+-- side of since holds fewer events:
+--   all:   since is at or before the oldest event: the all-time counts;
+--   older: the all-time counts minus the whole hours before boundary;
+--   newer: the whole hours from boundary on.
+-- boundary is the hour boundary nearest to since (the caller passes it;
+-- since itself when on the hour). In older and newer, the events between
+-- since and boundary are then counted in events and taken away (boundary
+-- before since) or added (boundary after since). A branch not chosen, or an
+-- empty range, reads nothing.
+WITH mode AS MATERIALIZED (
+    SELECT CASE
+        WHEN min(e.created_at) IS NULL OR @since::timestamptz <= min(e.created_at) THEN 'all'
+        -- since - first < last - since, written so that sqlc can parse it
+        WHEN 2 * extract(epoch FROM @since::timestamptz)
+             < extract(epoch FROM min(e.created_at)) + extract(epoch FROM max(e.created_at)) THEN 'older'
+        ELSE 'newer'
+    END AS side
+    FROM events e
+)
+SELECT s.type, sum(s.events)::bigint AS events,
+       (SELECT min(e.created_at) FROM events e
+        WHERE e.created_at >= @since::timestamptz
+          AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+       )::timestamptz AS oldest
 FROM (
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE h.hour >= @first_full_hour::timestamptz
+    SELECT t.type, t.events FROM event_type_counts t
+    WHERE (SELECT m.side FROM mode m) IN ('all', 'older')
+      AND (sqlc.narg(action)::text IS NULL OR t.action = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT h.type, -h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < @boundary::timestamptz
       AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
     UNION ALL
-    SELECT e.type, count(*) AS events FROM events e
-    WHERE e.created_at >= @since::timestamptz AND e.created_at < @first_full_hour::timestamptz
+    SELECT h.type, h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= @boundary::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT e.type, -count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) <> 'all'
+      AND e.created_at >= @boundary::timestamptz AND e.created_at < @since::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+    GROUP BY e.type
+    UNION ALL
+    SELECT e.type, count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) <> 'all'
+      AND e.created_at >= @since::timestamptz AND e.created_at < @boundary::timestamptz
       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
     GROUP BY e.type
 ) s
@@ -91,38 +132,32 @@ ORDER BY s.type;
 -- name: MetricsRepoTypeCountsSince :many
 -- MetricsRepoTypeCountsSince counts the events of each type of one
 -- repository (case-insensitive) created at or after since, optionally of one
--- action, from events_repo_type_created_idx.
-SELECT e.type, count(*)::bigint AS events
-FROM events e
-WHERE e.repo_key = lower(@repo_name::text) AND e.created_at >= @since::timestamptz
-  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-GROUP BY e.type
-ORDER BY e.type;
-
--- name: MetricsOldestSince :one
--- MetricsOldestSince is the created_at of the oldest event at or after since
--- matching the optional repository and action filters; no row when none.
-SELECT e.created_at AS oldest
-FROM events e
-WHERE e.created_at >= @since::timestamptz
-  AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
-  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-ORDER BY e.created_at
-LIMIT 1;
+-- action, with the oldest of them on every row: per type stored for the
+-- repository, repo_events_since (migration 002) reads at most about half of
+-- its events, and one index probe finds the oldest in the window.
+SELECT r.type, w.events::bigint AS events,
+    (SELECT e.created_at FROM events e
+     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
+       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
+FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower(@repo_name::text)
+CROSS JOIN LATERAL (
+    SELECT repo_events_since(r.repo_key, r.type, r.events, @since::timestamptz, sqlc.narg(action)::text) AS events
+) w
+WHERE w.events > 0
+ORDER BY r.type;
 
 -- name: MetricsTopRepos :many
 -- MetricsTopRepos lists the repositories with more than min_events events of
 -- one type, most events first, then by name (case-insensitive), at most
--- max_rows of them.
-SELECT r.repo_name, r.events
+-- max_rows of them, each row carrying how many repositories qualify in all
+-- (from the histogram of counts; no row means none). min_events must be at
+-- least 1: the rank index holds the repositories with more than one event.
+SELECT r.repo_name, r.events,
+       (SELECT coalesce(sum(h.repos), 0) FROM repo_count_histogram h
+        WHERE h.type = @event_type::text AND h.events > @min_events::bigint)::bigint AS total
 FROM repo_type_counts r
 WHERE r.type = @event_type::text AND r.events > @min_events::bigint
 ORDER BY r.events DESC, r.repo_key COLLATE "C"
 LIMIT @max_rows::bigint;
-
--- name: MetricsCountRepos :one
--- MetricsCountRepos counts the repositories with more than min_events events
--- of one type (all of them, not only the ones MetricsTopRepos returns).
-SELECT count(*)::bigint AS repositories
-FROM repo_type_counts r
-WHERE r.type = @event_type::text AND r.events > @min_events::bigint;

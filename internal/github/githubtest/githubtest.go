@@ -78,6 +78,9 @@ type Request struct {
 	Header http.Header
 	// Status is what the server answered.
 	Status int
+	// Received is when the request arrived; Answered when its answer was
+	// written (zero when none was). Real time, whatever Options.Now is.
+	Received, Answered time.Time
 }
 
 // Server is the fake Events API; its EventsURL ends in /events.
@@ -214,7 +217,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	rec := Request{Method: r.Method, URL: r.URL.RequestURI(), Page: page, Header: r.Header.Clone()}
+	rec := Request{Method: r.Method, URL: r.URL.RequestURI(), Page: page, Header: r.Header.Clone(), Received: time.Now()}
 	idx := len(s.requests)
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
@@ -251,6 +254,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+	s.mu.Lock()
+	s.requests[idx].Answered = time.Now()
+	s.mu.Unlock()
 }
 
 func (s *Server) setStatus(idx, status int) {

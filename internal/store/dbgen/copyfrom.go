@@ -9,6 +9,52 @@ import (
 	"context"
 )
 
+// iteratorForImportEventsCopy implements pgx.CopyFromSource.
+type iteratorForImportEventsCopy struct {
+	rows                 []ImportEventsCopyParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForImportEventsCopy) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForImportEventsCopy) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].Type,
+		r.rows[0].ActorID,
+		r.rows[0].ActorLogin,
+		r.rows[0].RepoID,
+		r.rows[0].RepoName,
+		r.rows[0].OrgID,
+		r.rows[0].OrgLogin,
+		r.rows[0].Action,
+		r.rows[0].CreatedAt,
+		r.rows[0].Raw,
+	}, nil
+}
+
+func (r iteratorForImportEventsCopy) Err() error {
+	return nil
+}
+
+// ImportEventsCopy COPYs events straight into the table, the fast path of
+// the import: the caller has left out every identity already stored (and
+// repeated ones). Should another writer store one of them meanwhile, the
+// COPY fails with a unique violation and the caller takes the staged path.
+func (q *Queries) ImportEventsCopy(ctx context.Context, arg []ImportEventsCopyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"events"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw"}, &iteratorForImportEventsCopy{rows: arg})
+}
+
 // iteratorForImportStagingCopy implements pgx.CopyFromSource.
 type iteratorForImportStagingCopy struct {
 	rows                 []ImportStagingCopyParams

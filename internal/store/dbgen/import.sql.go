@@ -10,6 +10,20 @@ import (
 	"time"
 )
 
+type ImportEventsCopyParams struct {
+	ID         int64
+	Type       string
+	ActorID    *int64
+	ActorLogin *string
+	RepoID     int64
+	RepoName   string
+	OrgID      *int64
+	OrgLogin   *string
+	Action     *string
+	CreatedAt  time.Time
+	Raw        []byte
+}
+
 type ImportStagingCopyParams struct {
 	ID         int64
 	Type       string
@@ -71,4 +85,45 @@ func (q *Queries) ImportStagingMove(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const importStoredIdentities = `-- name: ImportStoredIdentities :many
+SELECT e.id, e.created_at
+FROM events e
+JOIN (
+    SELECT unnest($1::bigint[]) AS id, unnest($2::timestamptz[]) AS created_at
+) AS u ON e.id = u.id AND e.created_at = u.created_at
+`
+
+type ImportStoredIdentitiesParams struct {
+	Ids        []int64
+	CreatedAts []time.Time
+}
+
+type ImportStoredIdentitiesRow struct {
+	ID        int64
+	CreatedAt time.Time
+}
+
+// ImportStoredIdentities returns which of a batch's identities (parallel
+// arrays of ids and created_at) are already stored: one primary-key probe
+// each. The import then COPYs the others straight into events.
+func (q *Queries) ImportStoredIdentities(ctx context.Context, arg ImportStoredIdentitiesParams) ([]ImportStoredIdentitiesRow, error) {
+	rows, err := q.db.Query(ctx, importStoredIdentities, arg.Ids, arg.CreatedAts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ImportStoredIdentitiesRow
+	for rows.Next() {
+		var i ImportStoredIdentitiesRow
+		if err := rows.Scan(&i.ID, &i.CreatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -10,26 +10,6 @@ import (
 	"time"
 )
 
-const metricsCountRepos = `-- name: MetricsCountRepos :one
-SELECT count(*)::bigint AS repositories
-FROM repo_type_counts r
-WHERE r.type = $1::text AND r.events > $2::bigint
-`
-
-type MetricsCountReposParams struct {
-	EventType string
-	MinEvents int64
-}
-
-// MetricsCountRepos counts the repositories with more than min_events events
-// of one type (all of them, not only the ones MetricsTopRepos returns).
-func (q *Queries) MetricsCountRepos(ctx context.Context, arg MetricsCountReposParams) (int64, error) {
-	row := q.db.QueryRow(ctx, metricsCountRepos, arg.EventType, arg.MinEvents)
-	var repositories int64
-	err := row.Scan(&repositories)
-	return repositories, err
-}
-
 const metricsEventGaps = `-- name: MetricsEventGaps :many
 SELECT g.created_at, g.gap_seconds::float8 AS gap_seconds
 FROM (
@@ -104,9 +84,11 @@ FROM (
             (SELECT r.events FROM repo_type_counts r
              WHERE r.type = $3::text AND r.repo_key = lower($1::text))
         ELSE
-            (SELECT ra.events FROM repo_type_action_counts ra
-             WHERE ra.type = $3::text AND ra.repo_key = lower($1::text)
-               AND ra.action = lower($2::text))
+            -- Both filters: counted in events_repo_type_created_idx (one
+            -- repository's events of one type, the action checked in the index).
+            (SELECT count(*) FROM events e
+             WHERE e.repo_key = lower($1::text) AND e.type = $3::text
+               AND lower(e.action) = lower($2::text))
     END, 0)::bigint AS events_count
 ) c
 LEFT JOIN events o ON (o.id, o.created_at) = (
@@ -143,7 +125,8 @@ type MetricsEventSpanRow struct {
 // not given and uses the index that fits the ones that are.
 // MetricsEventSpan is the count, oldest and newest created_at of the events of
 // one type, optionally of one repository (case-insensitive) and one action
-// (case-insensitive). The count comes from the summary tables; oldest and
+// (case-insensitive). The count comes from the summary tables (or the
+// repository's index entries when both filters are given); oldest and
 // newest are one index probe each (NULL when nothing matches). The average
 // gap between adjacent events is then (newest - oldest) / (count - 1): the
 // gaps telescope, so their sum is newest - oldest whatever the ties (see
@@ -157,56 +140,40 @@ func (q *Queries) MetricsEventSpan(ctx context.Context, arg MetricsEventSpanPara
 	return i, err
 }
 
-const metricsOldestSince = `-- name: MetricsOldestSince :one
-SELECT e.created_at AS oldest
-FROM events e
-WHERE e.created_at >= $1::timestamptz
-  AND ($2::text IS NULL OR e.repo_key = lower($2::text))
-  AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
-ORDER BY e.created_at
-LIMIT 1
-`
-
-type MetricsOldestSinceParams struct {
-	Since    time.Time
-	RepoName *string
-	Action   *string
-}
-
-// MetricsOldestSince is the created_at of the oldest event at or after since
-// matching the optional repository and action filters; no row when none.
-func (q *Queries) MetricsOldestSince(ctx context.Context, arg MetricsOldestSinceParams) (time.Time, error) {
-	row := q.db.QueryRow(ctx, metricsOldestSince, arg.Since, arg.RepoName, arg.Action)
-	var oldest time.Time
-	err := row.Scan(&oldest)
-	return oldest, err
-}
-
 const metricsRepoTypeCountsSince = `-- name: MetricsRepoTypeCountsSince :many
-SELECT e.type, count(*)::bigint AS events
-FROM events e
-WHERE e.repo_key = lower($1::text) AND e.created_at >= $2::timestamptz
-  AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
-GROUP BY e.type
-ORDER BY e.type
+SELECT r.type, w.events::bigint AS events,
+    (SELECT e.created_at FROM events e
+     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
+       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
+FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($3::text)
+CROSS JOIN LATERAL (
+    SELECT repo_events_since(r.repo_key, r.type, r.events, $1::timestamptz, $2::text) AS events
+) w
+WHERE w.events > 0
+ORDER BY r.type
 `
 
 type MetricsRepoTypeCountsSinceParams struct {
-	RepoName string
 	Since    time.Time
 	Action   *string
+	RepoName string
 }
 
 type MetricsRepoTypeCountsSinceRow struct {
 	Type   string
 	Events int64
+	Oldest time.Time
 }
 
 // MetricsRepoTypeCountsSince counts the events of each type of one
 // repository (case-insensitive) created at or after since, optionally of one
-// action, from events_repo_type_created_idx.
+// action, with the oldest of them on every row: per type stored for the
+// repository, repo_events_since (migration 002) reads at most about half of
+// its events, and one index probe finds the oldest in the window.
 func (q *Queries) MetricsRepoTypeCountsSince(ctx context.Context, arg MetricsRepoTypeCountsSinceParams) ([]MetricsRepoTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsRepoTypeCountsSince, arg.RepoName, arg.Since, arg.Action)
+	rows, err := q.db.Query(ctx, metricsRepoTypeCountsSince, arg.Since, arg.Action, arg.RepoName)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +181,7 @@ func (q *Queries) MetricsRepoTypeCountsSince(ctx context.Context, arg MetricsRep
 	var items []MetricsRepoTypeCountsSinceRow
 	for rows.Next() {
 		var i MetricsRepoTypeCountsSinceRow
-		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+		if err := rows.Scan(&i.Type, &i.Events, &i.Oldest); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -226,7 +193,9 @@ func (q *Queries) MetricsRepoTypeCountsSince(ctx context.Context, arg MetricsRep
 }
 
 const metricsTopRepos = `-- name: MetricsTopRepos :many
-SELECT r.repo_name, r.events
+SELECT r.repo_name, r.events,
+       (SELECT coalesce(sum(h.repos), 0) FROM repo_count_histogram h
+        WHERE h.type = $1::text AND h.events > $2::bigint)::bigint AS total
 FROM repo_type_counts r
 WHERE r.type = $1::text AND r.events > $2::bigint
 ORDER BY r.events DESC, r.repo_key COLLATE "C"
@@ -242,11 +211,14 @@ type MetricsTopReposParams struct {
 type MetricsTopReposRow struct {
 	RepoName string
 	Events   int64
+	Total    int64
 }
 
 // MetricsTopRepos lists the repositories with more than min_events events of
 // one type, most events first, then by name (case-insensitive), at most
-// max_rows of them.
+// max_rows of them, each row carrying how many repositories qualify in all
+// (from the histogram of counts; no row means none). min_events must be at
+// least 1: the rank index holds the repositories with more than one event.
 func (q *Queries) MetricsTopRepos(ctx context.Context, arg MetricsTopReposParams) ([]MetricsTopReposRow, error) {
 	rows, err := q.db.Query(ctx, metricsTopRepos, arg.EventType, arg.MinEvents, arg.MaxRows)
 	if err != nil {
@@ -256,7 +228,7 @@ func (q *Queries) MetricsTopRepos(ctx context.Context, arg MetricsTopReposParams
 	var items []MetricsTopReposRow
 	for rows.Next() {
 		var i MetricsTopReposRow
-		if err := rows.Scan(&i.RepoName, &i.Events); err != nil {
+		if err := rows.Scan(&i.RepoName, &i.Events, &i.Total); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -268,14 +240,43 @@ func (q *Queries) MetricsTopRepos(ctx context.Context, arg MetricsTopReposParams
 }
 
 const metricsTypeCountsSince = `-- name: MetricsTypeCountsSince :many
-SELECT s.type, sum(s.events)::bigint AS events
+WITH mode AS MATERIALIZED (
+    SELECT CASE
+        WHEN min(e.created_at) IS NULL OR $1::timestamptz <= min(e.created_at) THEN 'all'
+        -- since - first < last - since, written so that sqlc can parse it
+        WHEN 2 * extract(epoch FROM $1::timestamptz)
+             < extract(epoch FROM min(e.created_at)) + extract(epoch FROM max(e.created_at)) THEN 'older'
+        ELSE 'newer'
+    END AS side
+    FROM events e
+)
+SELECT s.type, sum(s.events)::bigint AS events,
+       (SELECT min(e.created_at) FROM events e
+        WHERE e.created_at >= $1::timestamptz
+          AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+       )::timestamptz AS oldest
 FROM (
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE h.hour >= $1::timestamptz
+    SELECT t.type, t.events FROM event_type_counts t
+    WHERE (SELECT m.side FROM mode m) IN ('all', 'older')
+      AND ($2::text IS NULL OR t.action = lower($2::text))
+    UNION ALL
+    SELECT h.type, -h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < $3::timestamptz
       AND ($2::text IS NULL OR h.action = lower($2::text))
     UNION ALL
-    SELECT e.type, count(*) AS events FROM events e
-    WHERE e.created_at >= $3::timestamptz AND e.created_at < $1::timestamptz
+    SELECT h.type, h.events FROM event_hourly_counts h
+    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= $3::timestamptz
+      AND ($2::text IS NULL OR h.action = lower($2::text))
+    UNION ALL
+    SELECT e.type, -count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) <> 'all'
+      AND e.created_at >= $3::timestamptz AND e.created_at < $1::timestamptz
+      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+    GROUP BY e.type
+    UNION ALL
+    SELECT e.type, count(*) FROM events e
+    WHERE (SELECT m.side FROM mode m) <> 'all'
+      AND e.created_at >= $1::timestamptz AND e.created_at < $3::timestamptz
       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
     GROUP BY e.type
 ) s
@@ -285,23 +286,35 @@ ORDER BY s.type
 `
 
 type MetricsTypeCountsSinceParams struct {
-	FirstFullHour time.Time
-	Action        *string
-	Since         time.Time
+	Since    time.Time
+	Action   *string
+	Boundary time.Time
 }
 
 type MetricsTypeCountsSinceRow struct {
 	Type   string
 	Events int64
+	Oldest time.Time
 }
 
 // MetricsTypeCountsSince counts the events of each type created at or after
-// since, optionally of one action. Whole UTC hours from first_full_hour on
-// come from event_hourly_counts; the partial hour [since, first_full_hour)
-// is counted in events. The caller passes first_full_hour = since rounded
-// up to the hour.
+// since, optionally of one action, and finds the oldest of them (the same on
+// every row; one statement, so one snapshot and one round trip). It reads
+// at most about half of the hourly summary and half an hour of events:
+// first the oldest and newest stored events (two index probes) say which
+// side of since holds fewer events:
+//
+//	all:   since is at or before the oldest event: the all-time counts;
+//	older: the all-time counts minus the whole hours before boundary;
+//	newer: the whole hours from boundary on.
+//
+// boundary is the hour boundary nearest to since (the caller passes it;
+// since itself when on the hour). In older and newer, the events between
+// since and boundary are then counted in events and taken away (boundary
+// before since) or added (boundary after since). A branch not chosen, or an
+// empty range, reads nothing.
 func (q *Queries) MetricsTypeCountsSince(ctx context.Context, arg MetricsTypeCountsSinceParams) ([]MetricsTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsTypeCountsSince, arg.FirstFullHour, arg.Action, arg.Since)
+	rows, err := q.db.Query(ctx, metricsTypeCountsSince, arg.Since, arg.Action, arg.Boundary)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +322,7 @@ func (q *Queries) MetricsTypeCountsSince(ctx context.Context, arg MetricsTypeCou
 	var items []MetricsTypeCountsSinceRow
 	for rows.Next() {
 		var i MetricsTypeCountsSinceRow
-		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+		if err := rows.Scan(&i.Type, &i.Events, &i.Oldest); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

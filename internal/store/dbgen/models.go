@@ -60,11 +60,10 @@ type PollerState struct {
 	UpdatedAt     time.Time
 }
 
-type RepoTypeActionCount struct {
-	Type    string
-	RepoKey string
-	Action  string
-	Events  int64
+type RepoCountHistogram struct {
+	Type   string
+	Events int64
+	Repos  int64
 }
 
 type RepoTypeCount struct {

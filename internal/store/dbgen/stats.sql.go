@@ -10,50 +10,6 @@ import (
 	"time"
 )
 
-const statsByType = `-- name: StatsByType :many
-SELECT type,
-       count(*)::bigint             AS events,
-       min(created_at)::timestamptz AS oldest,
-       max(created_at)::timestamptz AS newest
-FROM events
-GROUP BY type
-ORDER BY count(*) DESC, type
-`
-
-type StatsByTypeRow struct {
-	Type   string
-	Events int64
-	Oldest time.Time
-	Newest time.Time
-}
-
-// StatsByType counts the stored events of each type with the oldest and
-// newest, for `ghevents stats` (reads the whole table: an operator's command).
-func (q *Queries) StatsByType(ctx context.Context) ([]StatsByTypeRow, error) {
-	rows, err := q.db.Query(ctx, statsByType)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []StatsByTypeRow
-	for rows.Next() {
-		var i StatsByTypeRow
-		if err := rows.Scan(
-			&i.Type,
-			&i.Events,
-			&i.Oldest,
-			&i.Newest,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const statsSizes = `-- name: StatsSizes :one
 SELECT pg_relation_size('events')::bigint       AS table_bytes,
        pg_total_relation_size('events')::bigint AS total_bytes,
@@ -72,5 +28,72 @@ func (q *Queries) StatsSizes(ctx context.Context) (StatsSizesRow, error) {
 	row := q.db.QueryRow(ctx, statsSizes)
 	var i StatsSizesRow
 	err := row.Scan(&i.TableBytes, &i.TotalBytes, &i.DatabaseBytes)
+	return i, err
+}
+
+const statsTypeCounts = `-- name: StatsTypeCounts :many
+SELECT t.type, sum(t.events)::bigint AS events
+FROM event_type_counts t
+GROUP BY t.type
+ORDER BY sum(t.events) DESC, t.type
+`
+
+type StatsTypeCountsRow struct {
+	Type   string
+	Events int64
+}
+
+// StatsTypeCounts is, for `ghevents stats`, the number of stored events of
+// each type, most first, from the summary table event_type_counts (kept
+// exact by the triggers on events; summed over actions): a few rows read,
+// whatever the size of events.
+func (q *Queries) StatsTypeCounts(ctx context.Context) ([]StatsTypeCountsRow, error) {
+	rows, err := q.db.Query(ctx, statsTypeCounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StatsTypeCountsRow
+	for rows.Next() {
+		var i StatsTypeCountsRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const statsTypeSpan = `-- name: StatsTypeSpan :one
+SELECT o.created_at AS oldest, n.created_at AS newest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT e.id, e.created_at FROM events e WHERE e.type = $1::text ORDER BY e.created_at LIMIT 1
+)
+LEFT JOIN events n ON (n.id, n.created_at) = (
+    SELECT e.id, e.created_at FROM events e WHERE e.type = $1::text ORDER BY e.created_at DESC LIMIT 1
+)
+`
+
+type StatsTypeSpanRow struct {
+	Oldest *time.Time
+	Newest *time.Time
+}
+
+// StatsTypeSpan is the oldest and newest created_at of the events of one
+// type: one index probe each, joined back by primary key (as in
+// MetricsEventSpan; the LEFT JOIN tells sqlc they are NULL when no event
+// has the type, as after a TRUNCATE, which fires no delete trigger). Run
+// once per type with its name as a value, so the planner picks, for each,
+// the index that reaches the first match soonest (events_type_created_idx
+// for a rare type). One query joining every type to LATERAL probes was
+// planned as a nested loop over all of events (minutes at 1M rows).
+func (q *Queries) StatsTypeSpan(ctx context.Context, eventType string) (StatsTypeSpanRow, error) {
+	row := q.db.QueryRow(ctx, statsTypeSpan, eventType)
+	var i StatsTypeSpanRow
+	err := row.Scan(&i.Oldest, &i.Newest)
 	return i, err
 }
