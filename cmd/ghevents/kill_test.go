@@ -99,9 +99,11 @@ func storedIdentities(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map
 // started again. The fake GitHub serves the recorded 8-page walk of a
 // user's events (227 events, all distinct); every statement to PostgreSQL
 // waits 150 ms in a TCP proxy, so a page takes a while to store. With one
-// insert worker, pages are stored in order, each in one statement: at the
-// kill the table holds exactly the events of pages 1..k, for some k between
-// 1 and 7, nothing of the page in flight and nothing twice. The restarted
+// insert worker, pages are stored in order, each in one statement: once
+// what the dead process had sent has reached the server (a statement that
+// arrived whole commits, one cut short is rolled back), the table holds
+// exactly the events of pages 1..k, for some k between 1 and 7, nothing of
+// a page in part and nothing twice. The restarted
 // poller (no saved ETag: no round was complete) reads every page again and
 // stores the rest: then the table holds the 227 events once each, and the
 // summary tables agree.
@@ -178,14 +180,29 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// Its connections go down with it, as when its machine dies: the
+	// statement in flight reaches the server cut short and is rolled back.
+	// (Without the cut, the proxy delivers what the process had sent, as a
+	// network would, and a statement that arrives whole commits; either
+	// way the table holds whole pages.)
+	px.Cut()
 	err = cmd.Wait()
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("the poller ended with %v, not by SIGKILL", err)
 	}
 	fetched := len(srv.Requests())
-	// PostgreSQL rolls the statement in flight back when the connection
-	// goes; give it a moment to notice.
-	time.Sleep(500 * time.Millisecond)
+	// What the process sent before it died still reaches PostgreSQL (the
+	// proxy, like a network, delivers the bytes in flight): a statement
+	// that arrived whole commits, one cut short is rolled back. The state
+	// after the kill is the state once the proxy has nothing left and no
+	// session of the dead process is left on the server.
+	waitFor("the dead process's connections to drain", func() bool {
+		var n int
+		if err := direct.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'ghevents poll'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return px.Stats().Live == 0 && n == 0
+	}, &logs1)
 	got := storedIdentities(t, ctx, direct)
 	k := 0
 	for k < len(perPage) {
@@ -219,6 +236,7 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 
 	// Run 2: normal speed; it fills the rest, then stops on SIGTERM.
 	px.SetDelay(0)
+	px.Restore()
 	var logs2 syncBuffer
 	cmd = start(&logs2)
 	waitFor("every event stored", func() bool { return count() == len(all) }, &logs2)
