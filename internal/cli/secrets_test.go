@@ -79,7 +79,8 @@ func leaks(text string, secrets ...string) []string {
 // its URL-encoded form, nor its second half, appears in any log line
 // (debug level, text and JSON), in any HTTP answer (metrics, a 422, the
 // 503s while the database is away, /readyz ok and unavailable,
-// /internal/metrics), or in the errors of a start that cannot connect.
+// /internal/metrics of run and of poll's POLL_METRICS_ADDR), or in the
+// errors of a start that cannot connect.
 func TestSecretsNeverShown(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -110,15 +111,41 @@ func TestSecretsNeverShown(t *testing.T) {
 		"POLL_INTERVAL=1s", "LOG_LEVEL=debug"}
 	var seen strings.Builder
 
-	// 1. poll (JSON logs): two failed rounds, one stored, a database outage.
+	// 1. poll (JSON logs, its own /internal/metrics and /readyz): two
+	// failed rounds, one stored, a database outage.
+	ml, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ml.Addr().String()
+	ml.Close()
+	scrapePoller := func() {
+		for _, p := range []string{"/internal/metrics", "/readyz"} {
+			resp, err := http.Get("http://" + metricsAddr + p)
+			if err != nil {
+				t.Errorf("poller %s: %v", p, err)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if p == "/internal/metrics" && (resp.StatusCode != 200 || !strings.Contains(string(b), "# HELP ghevents_")) {
+				t.Errorf("poller %s: %d, no ghevents metrics", p, resp.StatusCode)
+			}
+			seen.Write(b)
+		}
+	}
 	var stdout, stderr syncBuffer
 	pctx, stopPoll := context.WithCancel(ctx)
 	done := make(chan int, 1)
-	go func() { done <- run(pctx, []string{"poll"}, append(base, "LOG_FORMAT=json"), &stdout, &stderr) }()
+	go func() {
+		done <- run(pctx, []string{"poll"}, append(base, "LOG_FORMAT=json", "POLL_METRICS_ADDR="+metricsAddr), &stdout, &stderr)
+	}()
 	waitUntil(t, ctx, "a round stored", func() bool { return strings.Contains(stderr.String(), `"msg":"poll round"`) })
+	scrapePoller()
 	px.Cut()
 	srv.Push(githubtest.ServerError(1)) // the next round fails, its retry waits; meanwhile the database is away
 	time.Sleep(1500 * time.Millisecond)
+	scrapePoller()
 	px.Restore()
 	stopPoll()
 	if code := <-done; code != 0 {
