@@ -193,7 +193,16 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{soakDB}.Sanitize()+" WITH (FORCE)")
+		// Its own connection: admin is closed by then.
+		c, err := pgx.Connect(context.Background(), testdb.ServerURL())
+		if err != nil {
+			t.Errorf("drop %s: %v", soakDB, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{soakDB}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", soakDB, err)
+		}
 	})
 	soakURL, _ := withDatabase(testdb.ServerURL(), soakDB)
 	// Idle pooled connections are closed after 5 s (pgx keeps them 30 min
