@@ -39,6 +39,12 @@ type Config struct {
 	// ReadyChecks are what /readyz checks (nil: the database is reachable
 	// and its schema current).
 	ReadyChecks []telemetry.Check
+	// RateLimit is how many requests a second one client (IP address) may
+	// send, with RateBurst more at once; over it, 429 with Retry-After.
+	// 0 turns the limit off. /healthz, /readyz and /internal/metrics are
+	// not limited.
+	RateLimit float64
+	RateBurst int
 }
 
 // Server holds the handlers' dependencies.
@@ -46,6 +52,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *telemetry.HTTPMetrics
+	limits  *clientLimits // nil: no rate limit
 }
 
 // New returns the whole HTTP handler: Huma operations, docs, assets, the
@@ -105,6 +112,9 @@ func Register(api huma.API, cfg Config) *Server {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Log}
+	if cfg.RateLimit > 0 {
+		s.limits = newClientLimits(cfg.RateLimit, cfg.RateBurst, cfg.Now)
+	}
 	s.registerMetrics(api)
 	s.registerCharts(api)
 	return s

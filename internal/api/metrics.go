@@ -106,8 +106,9 @@ type multipleEventsReposOutput struct {
 	Body MultipleEventsRepos
 }
 
-// problemErrors are the error answers every metric may give.
-var problemErrors = []int{http.StatusUnprocessableEntity, http.StatusInternalServerError, http.StatusServiceUnavailable}
+// problemErrors are the error answers every metric may give (429 only when
+// HTTP_RATE_LIMIT is set).
+var problemErrors = []int{http.StatusUnprocessableEntity, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable}
 
 func (s *Server) registerMetrics(api huma.API) {
 	huma.Register(api, huma.Operation{

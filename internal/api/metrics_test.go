@@ -376,7 +376,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 }
 
 // closedPort is a loopback port nothing listens on.
-func closedPort(t *testing.T) string {
+func closedPort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -33,9 +33,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // middleware logs each request (method, path, status, duration), answers a
-// panic with a plain 500 (logged with its stack, never sent), refuses
-// request bodies, and sets X-Content-Type-Options on everything.
-func (s *Server) middleware(next http.Handler) http.Handler {
+// panic with a plain 500 (logged with its stack, never sent), answers 429
+// to a client over its rate limit (when one is set), refuses request
+// bodies, and sets X-Content-Type-Options on everything.
+func (s *Server) middleware(next *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		s.metrics.Started()
@@ -59,6 +60,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.log.Info("request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status), slog.Duration("duration", d))
 		}()
+		if s.limits != nil && !rateLimitExempt[r.URL.Path] {
+			if ok, wait := s.limits.allow(r); !ok {
+				// Counted under the route it asked for, not "unmatched".
+				_, r.Pattern = next.Handler(r)
+				s.limits.rateLimited(sw, wait)
+				return
+			}
+		}
 		// The API is read-only: no request carries a body.
 		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
 			writeProblem(sw, http.StatusRequestEntityTooLarge, "request bodies are not accepted: every operation is a GET with query parameters")

@@ -32,11 +32,11 @@ func TestOpenAPIDocuments(t *testing.T) {
 	}
 	want := map[string]opWant{
 		"/metrics/event-avg-time": {params: map[string]bool{"event_type": true, "action": false, "repository_name": false},
-			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "500", "503"}},
+			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "429", "500", "503"}},
 		"/metrics/events-total-count": {params: map[string]bool{"offset": true, "action": false, "repository_name": false},
-			tag: "metrics", statuses: []string{"200", "422", "500", "503"}},
+			tag: "metrics", statuses: []string{"200", "422", "429", "500", "503"}},
 		"/metrics/multiple-events-repos": {params: map[string]bool{"event_type": true, "minimal_events_count": false, "limit": false},
-			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "500", "503"}},
+			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "429", "500", "503"}},
 	}
 	html := []string{"/visualization", "/visualization/event-avg-time", "/visualization/events-total-count", "/visualization/multiple-events-repos"}
 	for path, parse := range docs {

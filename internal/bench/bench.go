@@ -7,9 +7,12 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net"
 	"net/http"
@@ -17,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +33,7 @@ import (
 	"github.com/ghevents/ghevents/internal/gen"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
+	schema "github.com/ghevents/ghevents/sql"
 )
 
 // Dataset is a database holding a generated data set.
@@ -45,8 +50,33 @@ type Dataset struct {
 const Span = 30 * 24 * time.Hour
 
 // marker is stored as the database's comment once the data set is complete.
+// It names the schema it was made with (a digest of the migration files):
+// migrating up cannot bring a data set made before a migration was edited
+// in place up to date, so such a data set is made again.
 func marker(events, seed int64, end time.Time) string {
-	return fmt.Sprintf("ghevents bench: %d events, seed %d, end %s, complete", events, seed, end.UTC().Format(time.RFC3339))
+	return markerPrefix(events, seed) + end.UTC().Format(time.RFC3339) + ", complete"
+}
+
+func markerPrefix(events, seed int64) string {
+	return fmt.Sprintf("ghevents bench: %d events, seed %d, schema %s, end ", events, seed, schemaDigest())
+}
+
+// schemaDigest is a short digest of every migration's name and text.
+func schemaDigest() string {
+	h := sha256.New()
+	_ = fs.WalkDir(schema.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(schema.Migrations(), path)
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(path))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // EnsureDataset returns the database ghevents_bench_<events> on the server
@@ -67,7 +97,7 @@ func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, lo
 	var comment *string
 	err = admin.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&comment)
 	switch {
-	case err == nil && comment != nil && strings.HasPrefix(*comment, fmt.Sprintf("ghevents bench: %d events, seed %d, end ", events, seed)):
+	case err == nil && comment != nil && strings.HasPrefix(*comment, markerPrefix(events, seed)):
 		endText := strings.TrimSuffix(strings.Split(*comment, ", end ")[1], ", complete")
 		end, perr := time.Parse(time.RFC3339, endText)
 		if perr == nil {
@@ -77,8 +107,29 @@ func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, lo
 			logf("reusing data set %s (%d events ending %s)", name, events, end.Format(time.RFC3339))
 			return Dataset{URL: dbURL, Events: events, Start: end.Add(-Span), End: end}, nil
 		}
+	case err == nil && comment != nil && strings.HasPrefix(*comment, fmt.Sprintf("ghevents bench: %d events, seed %d, end ", events, seed)):
+		// Made before markers named the schema: reused when it has every
+		// table of the migrations (then marked with the schema), else made
+		// again below.
+		endText := strings.TrimSuffix(strings.Split(*comment, ", end ")[1], ", complete")
+		end, perr := time.Parse(time.RFC3339, endText)
+		missing, cerr := missingTables(ctx, dbURL)
+		if perr == nil && cerr == nil && len(missing) == 0 {
+			if err := migrate(ctx, dbURL); err != nil {
+				return Dataset{}, err
+			}
+			if _, err := admin.Exec(ctx, "COMMENT ON DATABASE "+pgx.Identifier{name}.Sanitize()+" IS "+quote(marker(events, seed, end))); err != nil {
+				return Dataset{}, err
+			}
+			logf("reusing data set %s (%d events ending %s; it has every table of the schema)", name, events, end.Format(time.RFC3339))
+			return Dataset{URL: dbURL, Events: events, Start: end.Add(-Span), End: end}, nil
+		}
+		logf("data set %s was made with an older schema (missing %v): recreating it", name, missing)
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return Dataset{}, err
+		}
 	case err == nil:
-		logf("data set %s is incomplete: recreating it", name)
+		logf("data set %s is incomplete or was made with another schema: recreating it", name)
 		if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 			return Dataset{}, err
 		}
@@ -165,6 +216,49 @@ func load(ctx context.Context, s *store.Store, o gen.Options, logf func(string, 
 		return fmt.Errorf("stored %d events of %d generated: the generator repeated identities", stored.Load(), o.Events)
 	}
 	return nil
+}
+
+// createTable finds the tables a migration creates (above tern's
+// "---- create above / drop below ----" line).
+var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_][a-z0-9_]*)`)
+
+// missingTables lists the tables of the migrations that the database at
+// dbURL lacks.
+func missingTables(ctx context.Context, dbURL string) ([]string, error) {
+	var want []string
+	err := fs.WalkDir(schema.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(schema.Migrations(), path)
+		if err != nil {
+			return err
+		}
+		up, _, _ := strings.Cut(string(b), "---- create above / drop below ----")
+		for _, m := range createTable.FindAllStringSubmatch(up, -1) {
+			want = append(want, strings.ToLower(m[1]))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var missing []string
+	for _, tbl := range want {
+		var ok bool
+		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, tbl).Scan(&ok); err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, tbl)
+		}
+	}
+	return missing, nil
 }
 
 func migrate(ctx context.Context, dbURL string) error {
@@ -348,6 +442,8 @@ type LoadResult struct {
 	Requests, Errors int64
 	Elapsed          time.Duration
 	Latencies        []time.Duration
+	// PathLatencies are the same latencies by path.
+	PathLatencies map[string][]time.Duration
 	// ErrorSamples are the first few errors, for the report.
 	ErrorSamples []string
 }
@@ -359,6 +455,8 @@ func (r LoadResult) PerSecond() float64 { return float64(r.Requests) / r.Elapsed
 // (each worker starts at its own offset). A non-200 answer is an error.
 func Load(ctx context.Context, base string, paths []string, workers int, d time.Duration) LoadResult {
 	c := Client(workers)
+	// The connections end with the run, so that the server is seen idle.
+	defer c.CloseIdleConnections()
 	var mu sync.Mutex
 	var res LoadResult
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -368,6 +466,7 @@ func Load(ctx context.Context, base string, paths []string, workers int, d time.
 	for w := range workers {
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 4096)
+			byPath := map[string][]time.Duration{}
 			var n, errs int64
 			var samples []string
 			for i := w; ctx.Err() == nil; i++ {
@@ -377,6 +476,7 @@ func Load(ctx context.Context, base string, paths []string, workers int, d time.
 				}
 				n++
 				lat = append(lat, took)
+				byPath[paths[i%len(paths)]] = append(byPath[paths[i%len(paths)]], took)
 				if err != nil || status != http.StatusOK {
 					errs++
 					if len(samples) < 3 {
@@ -388,6 +488,12 @@ func Load(ctx context.Context, base string, paths []string, workers int, d time.
 			res.Requests += n
 			res.Errors += errs
 			res.Latencies = append(res.Latencies, lat...)
+			if res.PathLatencies == nil {
+				res.PathLatencies = map[string][]time.Duration{}
+			}
+			for p, l := range byPath {
+				res.PathLatencies[p] = append(res.PathLatencies[p], l...)
+			}
 			if len(res.ErrorSamples) < 5 {
 				res.ErrorSamples = append(res.ErrorSamples, samples...)
 			}

@@ -2,13 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ghevents/ghevents/internal/config"
 	"github.com/ghevents/ghevents/internal/devdb"
@@ -55,9 +52,9 @@ func (a *app) database(ctx context.Context) (*database, error) {
 
 // migrate moves the schema of url to version (-1: newest).
 func (a *app) migrate(ctx context.Context, url string, version int32) error {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := store.Connect(ctx, url)
 	if err != nil {
-		return fmt.Errorf("connect to database: %w", errors.Join(store.ErrUnavailable, err))
+		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return store.MigrateTo(ctx, conn, version, func(v int32, name, dir string) {

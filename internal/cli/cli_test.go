@@ -111,3 +111,25 @@ func TestHealthcheck(t *testing.T) {
 		t.Fatalf("URL from HTTP_ADDR: %d %s", code, errOut)
 	}
 }
+
+// DATABASE_URL may carry pgxpool's settings, which the pools read: the
+// migrations' single connection must leave them out. It used to send them
+// to PostgreSQL, which refused ("unrecognized configuration parameter
+// pool_max_conns"), so migrate and run failed with such a URL.
+func TestPoolSettingsInDatabaseURL(t *testing.T) {
+	t.Parallel()
+	latest, err := store.LatestVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DATABASE_URL=" + testdb.Empty(t) + "&pool_max_conns=3&pool_max_conn_idle_time=5s&pool_health_check_period=1s", "LOG_LEVEL=warn"}
+	for _, args := range [][]string{{"migrate", "up"}, {"migrate", "status"}, {"stats"}} {
+		code, out, errOut := runCLI(t, env, args...)
+		if code != 0 {
+			t.Fatalf("%v: %d\n%s%s", args, code, out, errOut)
+		}
+		if args[0] == "migrate" && !strings.Contains(out, fmt.Sprintf("schema version %d of %d", latest, latest)) {
+			t.Fatalf("%v: %s", args, out)
+		}
+	}
+}

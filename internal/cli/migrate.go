@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -33,9 +32,9 @@ func migrateCommand() command {
 					return err
 				}
 				defer db.close()
-				conn, err := pgx.Connect(ctx, db.url)
+				conn, err := store.Connect(ctx, db.url)
 				if err != nil {
-					return fmt.Errorf("connect to database: %w", errors.Join(store.ErrUnavailable, err))
+					return err
 				}
 				defer conn.Close(context.WithoutCancel(ctx))
 

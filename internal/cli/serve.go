@@ -50,6 +50,8 @@ func (a *app) serveAPI(ctx context.Context, s *store.Store, reg *prometheus.Regi
 		ChartMaxPoints: a.cfg.ChartMaxPoints,
 		Registry:       reg,
 		ReadyChecks:    checks,
+		RateLimit:      a.cfg.HTTPRateLimit,
+		RateBurst:      a.cfg.HTTPRateBurst,
 	})
 	return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log, nil)
 }

@@ -30,7 +30,9 @@ type Config struct {
 	DatabaseReadURL string `env:"DATABASE_READ_URL" secret:"true" desc:"optional read replica for the metric and chart queries; empty means DATABASE_URL" expect:"a PostgreSQL URL such as postgres://user:pass@replica:5432/db"`
 	DataDir         string `env:"DATA_DIR" envDefault:".data" desc:"where the private PostgreSQL cluster lives when DATABASE_URL is empty" expect:"a directory path"`
 
-	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8000" desc:"listen address of the API and charts" expect:"host:port, such as :8000 or 127.0.0.1:8000"`
+	HTTPAddr      string  `env:"HTTP_ADDR" envDefault:":8000" desc:"listen address of the API and charts" expect:"host:port, such as :8000 or 127.0.0.1:8000"`
+	HTTPRateLimit float64 `env:"HTTP_RATE_LIMIT" envDefault:"0" desc:"requests a second one client (IP address) may make; over it, 429 with Retry-After; 0 turns the limit off (/healthz, /readyz and /internal/metrics are never limited)" expect:"a number of requests a second from 0 (off) to 1000000, such as 20"`
+	HTTPRateBurst int     `env:"HTTP_RATE_BURST" envDefault:"40" desc:"requests one client may make at once above HTTP_RATE_LIMIT (a chart page with its assets is 4)" expect:"a whole number from 1 to 100000"`
 
 	GitHubEventsURL url.URL `env:"GITHUB_EVENTS_URL" envDefault:"https://api.github.com/events" desc:"the Events API to poll; any URL serving the same API (GitHub Enterprise, a mirror)" expect:"an absolute http(s) URL"`
 	GitHubToken     Secret  `env:"GITHUB_TOKEN" secret:"true" desc:"optional token: 5,000 requests an hour instead of 60; never logged" expect:"a GitHub token"`
@@ -246,6 +248,8 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	check(validPostgresURL(c.DatabaseReadURL), "DatabaseReadURL")
 	check(c.DataDir != "", "DataDir")
 	check(validAddr(c.HTTPAddr), "HTTPAddr")
+	check(c.HTTPRateLimit >= 0 && c.HTTPRateLimit <= 1_000_000, "HTTPRateLimit") // NaN fails both
+	check(c.HTTPRateBurst >= 1 && c.HTTPRateBurst <= 100_000, "HTTPRateBurst")
 	check((c.GitHubEventsURL.Scheme == "http" || c.GitHubEventsURL.Scheme == "https") && c.GitHubEventsURL.Host != "", "GitHubEventsURL")
 	check(c.PollWorkers >= 1 && c.PollWorkers <= 64, "PollWorkers")
 	check(c.PollQueueSize >= 1 && c.PollQueueSize <= 1_000_000, "PollQueueSize")

@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 		cfg.PollWorkers != 2 || cfg.PollQueueSize != 1000 || cfg.PollInterval != 60*time.Second ||
 		cfg.DBMaxConns != 10 || cfg.DBMaxConnLifetime != time.Hour || cfg.LogLevel != slog.LevelInfo ||
 		cfg.LogFormat != config.LogText || cfg.DatabaseURL != "" || cfg.GitHubToken != "" || cfg.DataDir != ".data" ||
-		cfg.PollFailover != 15*time.Second || cfg.PollMetricsAddr != "" {
+		cfg.PollFailover != 15*time.Second || cfg.PollMetricsAddr != "" || cfg.HTTPRateLimit != 0 || cfg.HTTPRateBurst != 40 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 }
@@ -33,7 +33,7 @@ func TestValues(t *testing.T) {
 		"DATABASE_URL=postgres://u:p@db:5432/x", "HTTP_ADDR=127.0.0.1:9000", "GITHUB_EVENTS_URL=http://ghe.local/api/v3/events",
 		"GITHUB_TOKEN=ghp_secret", "POLL_WORKERS=4", "POLL_QUEUE_SIZE=10", "POLL_INTERVAL=2m", "DB_MAX_CONNS=3",
 		"DB_MAX_CONN_LIFETIME=30m", "LOG_LEVEL=debug", "LOG_FORMAT=JSON", "RETENTION=90d",
-		"POLL_FAILOVER=5s", "POLL_METRICS_ADDR=127.0.0.1:9100",
+		"POLL_FAILOVER=5s", "POLL_METRICS_ADDR=127.0.0.1:9100", "HTTP_RATE_LIMIT=2.5", "HTTP_RATE_BURST=7",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,8 @@ func TestValues(t *testing.T) {
 	if cfg.HTTPAddr != "127.0.0.1:9000" || cfg.GitHubEventsURL.Host != "ghe.local" || cfg.GitHubToken.Reveal() != "ghp_secret" ||
 		cfg.PollWorkers != 4 || cfg.PollQueueSize != 10 || cfg.PollInterval != 2*time.Minute || cfg.DBMaxConns != 3 ||
 		cfg.DBMaxConnLifetime != 30*time.Minute || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != config.LogJSON ||
-		cfg.Retention.Duration() != 90*24*time.Hour || cfg.PollFailover != 5*time.Second || cfg.PollMetricsAddr != "127.0.0.1:9100" {
+		cfg.Retention.Duration() != 90*24*time.Hour || cfg.PollFailover != 5*time.Second || cfg.PollMetricsAddr != "127.0.0.1:9100" ||
+		cfg.HTTPRateLimit != 2.5 || cfg.HTTPRateBurst != 7 {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 	// The token never shows itself, however it is printed.
@@ -70,6 +71,10 @@ func TestErrorsNameVariableValueAndExpectation(t *testing.T) {
 		{"POLL_FAILOVER=11m", `invalid POLL_FAILOVER="11m": expected a duration from 1s to 10m, such as 15s`},
 		{"POLL_METRICS_ADDR=9100", `invalid POLL_METRICS_ADDR="9100": expected empty, or host:port such as :9100`},
 		{"HTTP_ADDR=8000", `invalid HTTP_ADDR="8000": expected host:port, such as :8000 or 127.0.0.1:8000`},
+		{"HTTP_RATE_LIMIT=-1", `invalid HTTP_RATE_LIMIT="-1": expected a number of requests a second from 0 (off) to 1000000, such as 20`},
+		{"HTTP_RATE_LIMIT=NaN", `invalid HTTP_RATE_LIMIT="NaN": expected a number of requests a second from 0 (off) to 1000000, such as 20`},
+		{"HTTP_RATE_LIMIT=fast", `invalid HTTP_RATE_LIMIT="fast": expected a number of requests a second from 0 (off) to 1000000, such as 20`},
+		{"HTTP_RATE_BURST=0", `invalid HTTP_RATE_BURST="0": expected a whole number from 1 to 100000`},
 		{"DB_MAX_CONNS=0", `invalid DB_MAX_CONNS="0": expected a whole number from 1 to 1000`},
 		{"DB_MAX_CONN_LIFETIME=-1h", `invalid DB_MAX_CONN_LIFETIME="-1h": expected a positive duration such as 30m or 1h`},
 		{"LOG_LEVEL=loud", `invalid LOG_LEVEL="loud": expected one of debug, info, warn, error`},

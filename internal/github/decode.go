@@ -22,6 +22,9 @@ import (
 // such events are rejected with this error rather than stored half-filled.
 var ErrOldLayout = errors.New("pre-2015 GH Archive layout (\"repository\" instead of \"repo\", no numeric id): not supported; import dumps from 2015-01-01 on")
 
+// EarliestEvent bounds created_at from below: GitHub opened in October 2007.
+var EarliestEvent = time.Date(2007, 10, 1, 0, 0, 0, 0, time.UTC)
+
 // BadEventError says why one event could not be decoded.
 type BadEventError struct {
 	// Index is the event's position in its page (0-based); -1 for a single event.
@@ -86,6 +89,11 @@ func (d *Decoder) Page(body []byte) (events []model.Event, bad []*BadEventError,
 	}
 	events = make([]model.Event, 0, len(arr))
 	for i, ev := range arr {
+		// The event's JSON is written out before its fields are read:
+		// reading a string unescapes it inside the parsed value, and
+		// fastjson writes an unescaped string back with Go's quoting
+		// (\x01, \a), which is not JSON; unread strings are copied as sent.
+		raw := ev.MarshalTo(nil)
 		e, err := decodeValue(ev, i)
 		if err != nil {
 			var be *BadEventError
@@ -95,7 +103,7 @@ func (d *Decoder) Page(body []byte) (events []model.Event, bad []*BadEventError,
 			}
 			return nil, nil, err
 		}
-		e.Raw = sanitizeRaw(ev.MarshalTo(nil))
+		e.Raw = sanitizeRaw(raw)
 		events = append(events, e)
 	}
 	return events, bad, nil
@@ -127,8 +135,10 @@ func decodeValue(v *fastjson.Value, index int) (model.Event, error) {
 	default:
 		return e, bad("", "id is a JSON %s, not a string of digits", idv.Type())
 	}
+	// Only the canonical form: strconv also reads "+5" and "010", which
+	// would give two spellings of one identity.
 	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id <= 0 {
+	if err != nil || id <= 0 || idText[0] < '1' || idText[0] > '9' {
 		return e, bad(idText, "id %q is not a positive 64-bit number", truncate(idText, 40))
 	}
 	e.ID = id
@@ -163,6 +173,15 @@ func decodeValue(v *fastjson.Value, index int) (model.Event, error) {
 		return e, bad(idText, "created_at %q is not an RFC 3339 time", truncate(string(created), 40))
 	}
 	e.CreatedAt = e.CreatedAt.UTC()
+	// An offset can carry "9999-12-31T23:00:00-05:00" into the year 10000
+	// in UTC: PostgreSQL stores it, but no RFC 3339 time (the API's
+	// answers) can say it, so one such event would break every answer
+	// that shows it. At the other end, a time before GitHub existed is no
+	// GitHub event, and 0001-01-01T00:00:00Z is Go's zero time, which the
+	// poller reads as "no time".
+	if e.CreatedAt.Before(EarliestEvent) || e.CreatedAt.Year() > 9999 {
+		return e, bad(idText, "created_at %q is outside 2007-10-01 to 9999-12-31 (UTC)", truncate(string(created), 40))
+	}
 
 	// Optional parts: absent or malformed ones are left empty, not fatal.
 	if actor := v.Get("actor"); actor != nil && actor.Type() == fastjson.TypeObject {

@@ -59,6 +59,9 @@ func TestDecodeEventRejects(t *testing.T) {
 		{"id not a number", `{"id":"12ab",` + ok + `}`, `id "12ab" is not a positive 64-bit number`, false},
 		{"id overflow", `{"id":"99999999999999999999",` + ok + `}`, "is not a positive 64-bit number", false},
 		{"id negative", `{"id":"-5",` + ok + `}`, "is not a positive 64-bit number", false},
+		{"id with a plus sign", `{"id":"+5",` + ok + `}`, `id "+5" is not a positive 64-bit number`, false},
+		{"id with a leading zero", `{"id":"010",` + ok + `}`, `id "010" is not a positive 64-bit number`, false},
+		{"id zero", `{"id":0,` + ok + `}`, `id "0" is not a positive 64-bit number`, false},
 		{"id object", `{"id":{},` + ok + `}`, "id is a JSON object", false},
 		{"missing type", `{"id":"1","repo":{"id":1,"name":"a/b"},"created_at":"2024-01-01T00:00:00Z"}`, "type is missing", false},
 		{"missing repo", `{"id":"1","type":"PushEvent","created_at":"2024-01-01T00:00:00Z"}`, "repo is missing", false},
@@ -66,6 +69,14 @@ func TestDecodeEventRejects(t *testing.T) {
 		{"repo without id", `{"id":"1","type":"PushEvent","repo":{"name":"a/b"},"created_at":"2024-01-01T00:00:00Z"}`, "repo.id is missing", false},
 		{"missing created_at", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"}}`, "created_at is missing", false},
 		{"bad created_at", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"yesterday"}`, `created_at "yesterday" is not an RFC 3339 time`, false},
+		{"created_at past 9999 in UTC", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"9999-12-31T23:00:00-05:00"}`,
+			`created_at "9999-12-31T23:00:00-05:00" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
+		{"created_at before 0000 in UTC", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"0000-01-01T00:00:00+01:00"}`,
+			`created_at "0000-01-01T00:00:00+01:00" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
+		{"created_at the zero time", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"0001-01-01T00:00:00,000000000+00:00"}`,
+			`created_at "0001-01-01T00:00:00,000000000+00:00" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
+		{"created_at before GitHub", `{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/b"},"created_at":"2007-09-30T23:59:59Z"}`,
+			`created_at "2007-09-30T23:59:59Z" is outside 2007-10-01 to 9999-12-31 (UTC)`, false},
 		{"old layout", `{"type":"PushEvent","repository":{"name":"b","owner":"a"},"created_at":"2012-01-01T00:00:00Z"}`, "pre-2015", true},
 	}
 	var d Decoder
@@ -192,5 +203,27 @@ func TestSanitizeRaw(t *testing.T) {
 		if got := string(sanitizeRaw([]byte(in))); got != want {
 			t.Errorf("sanitizeRaw(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A page's events keep their JSON as sent, escapes included. The decoder
+// used to write an event out after reading its fields, and fastjson writes
+// a string it has unescaped with Go's quoting: "a\u0007b" came out as
+// "a\ab", which is not JSON, so PostgreSQL refused the event.
+func TestDecodePageKeepsEscapes(t *testing.T) {
+	t.Parallel()
+	ev := `{"id":"7","type":"Issues\u0001Event","actor":{"id":1,"login":"a\u0007b"},"repo":{"id":1,"name":"a/\"b\""},` +
+		`"payload":{"action":"op\tened","x":"\u00e9\n"},"created_at":"2024-01-01T00:00:00Z"}`
+	var d Decoder
+	events, bad, err := d.Page([]byte("[" + ev + "]"))
+	if err != nil || len(bad) != 0 || len(events) != 1 {
+		t.Fatalf("events %d, bad %v, err %v", len(events), bad, err)
+	}
+	e := events[0]
+	if string(e.Raw) != ev {
+		t.Fatalf("raw\n got  %s\n want %s", e.Raw, ev)
+	}
+	if e.Type != "Issues\x01Event" || e.ActorLogin != "a\x07b" || e.RepoName != `a/"b"` || e.Action != "op\tened" {
+		t.Fatalf("columns %q %q %q %q", e.Type, e.ActorLogin, e.RepoName, e.Action)
 	}
 }

@@ -74,8 +74,12 @@ func (r RateLimit) UntilReset(now time.Time) (d time.Duration, ok bool) {
 	if r.Reset.IsZero() || !r.Reset.After(now) {
 		return 0, false
 	}
-	d = r.Reset.Sub(now) + RateLimitMargin
-	return min(d, MaxRateLimitWait), true
+	// Compared before subtracting: Sub saturates at about 292 years, and
+	// the margin added to that wrapped around to a negative wait.
+	if r.Reset.After(now.Add(MaxRateLimitWait - RateLimitMargin)) {
+		return MaxRateLimitWait, true
+	}
+	return r.Reset.Sub(now) + RateLimitMargin, true
 }
 
 // ParseRateLimit reads the x-ratelimit-* headers. Malformed values are

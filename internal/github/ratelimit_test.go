@@ -98,6 +98,12 @@ func TestUntilReset(t *testing.T) {
 		{now0.Add(time.Second), 2 * time.Second, true},
 		{now0.Add(30 * time.Minute), 30*time.Minute + time.Second, true},
 		{now0.Add(10 * time.Hour), MaxRateLimitWait, true},
+		{now0.Add(MaxRateLimitWait - RateLimitMargin), MaxRateLimitWait, true},
+		{now0.Add(MaxRateLimitWait - RateLimitMargin + 1), MaxRateLimitWait, true},
+		{now0.Add(MaxRateLimitWait - RateLimitMargin - 1), MaxRateLimitWait - 1, true},
+		// Further than a time.Duration reaches (292 years): the wait used
+		// to come out negative.
+		{time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), MaxRateLimitWait, true},
 	}
 	for _, c := range cases {
 		d, ok := RateLimit{Remaining: 0, Reset: c.reset}.UntilReset(now0)
@@ -219,6 +225,9 @@ func FuzzRetryDelay(f *testing.F) {
 		_ = se.Error()
 		if se.PollInterval < 0 || se.PollInterval > MaxPollInterval {
 			t.Fatalf("poll interval %v out of bounds", se.PollInterval)
+		}
+		if d, ok := se.Rate.UntilReset(now0); ok && (d < RateLimitMargin || d > MaxRateLimitWait) {
+			t.Fatalf("UntilReset = %v, out of [%v, %v]", d, RateLimitMargin, MaxRateLimitWait)
 		}
 		d, why := RetryDelay(se, attempt, now0, rnd)
 		if d < BackoffBase/2 || d > MaxRateLimitWait {

@@ -281,6 +281,14 @@ func (p *Poller) fetchLoop(ctx context.Context, queue chan<- *page) (held *page,
 		if err := p.cfg.Sleep(ctx, w); err != nil {
 			return nil, err
 		}
+		if w.Why == WhyRateLimit {
+			// The wait for the window to renew is served (capped at
+			// github.MaxRateLimitWait): ask again, and let the answer say
+			// what is left. Without this, a reset time beyond the cap
+			// (x-ratelimit-reset in the year 9999) kept the poller waiting
+			// round after round without a request.
+			p.rate.Remaining = -1
+		}
 	}
 }
 

@@ -116,6 +116,22 @@ func openPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, err
 	return pool, nil
 }
 
+// Connect opens one connection to url (for migrations). The URL may carry
+// pgxpool's settings (pool_max_conns, pool_max_conn_idle_time, ...), which
+// DATABASE_URL shares with the pools: they are read and left out, where
+// pgx.Connect would send them to the server as parameters it refuses.
+func Connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, errors.New("parse database URL: not a valid PostgreSQL connection string")
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", mapErr(err))
+	}
+	return conn, nil
+}
+
 // New wraps an existing pool (used for writes and reads alike).
 func New(pool *pgxpool.Pool) *Store {
 	q := dbgen.New(pool)

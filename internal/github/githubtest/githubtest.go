@@ -10,10 +10,12 @@ package githubtest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -59,6 +61,11 @@ type Reply struct {
 	Body string
 	// Delay holds the answer back this long (real time), for timeouts.
 	Delay time.Duration
+	// Write, when set, sends the answer instead of the server: it gets the
+	// status, header and body the server would send (Status, Header and
+	// Body applied) and may send them any way: slowly, cut short, with a
+	// lying Content-Length or encoding. See ResetMidBody, Gzip, SlowBody.
+	Write func(w http.ResponseWriter, r *http.Request, status int, header http.Header, body []byte)
 }
 
 // Request is what the server received.
@@ -240,6 +247,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set(k, v)
 			}
 		}
+		if reply.Write != nil {
+			reply.Write(w, r, status, w.Header(), body)
+			return
+		}
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
@@ -382,6 +393,117 @@ func NotJSON(page int) Reply {
 
 // Slow holds the normal answer to page back for d (real time).
 func Slow(page int, d time.Duration) Reply { return Reply{Page: page, Delay: d} }
+
+// ResetMidBody sends the normal answer's status and headers (with the
+// whole body's Content-Length), half of the body, then resets the
+// connection (TCP RST), as a crashed proxy or a broken network does.
+func ResetMidBody(page int) Reply {
+	return Reply{Page: page, Write: func(w http.ResponseWriter, _ *http.Request, status int, h http.Header, body []byte) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(fmt.Sprintf("githubtest: hijack: %v", err))
+		}
+		defer func() {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			_ = conn.Close()
+		}()
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+		_ = h.Write(buf)
+		_, _ = buf.WriteString("\r\n")
+		_, _ = buf.Write(body[:len(body)/2])
+		_ = buf.Flush()
+	}}
+}
+
+// GzipLie says how Gzip misrepresents a page.
+type GzipLie int
+
+// The lies Gzip can tell.
+const (
+	// GzipHonest tells no lie: a well-formed gzip answer.
+	GzipHonest GzipLie = iota
+	// GzipLongerThanSaid: Content-Length is half the gzip stream; only
+	// that much is sent.
+	GzipLongerThanSaid
+	// GzipShorterThanSaid: Content-Length is twice the gzip stream; the
+	// connection closes after the stream.
+	GzipShorterThanSaid
+	// GzipBadChecksum: the stream's CRC-32 trailer is wrong.
+	GzipBadChecksum
+	// GzipBadLength: the stream's ISIZE trailer (the length of the
+	// uncompressed body) is wrong.
+	GzipBadLength
+	// GzipTruncated: the stream stops half way, and Content-Length says so.
+	GzipTruncated
+)
+
+// Gzip sends the normal answer gzip-compressed (Content-Encoding: gzip),
+// with the lie told (GzipHonest: none).
+func Gzip(page int, lie GzipLie) Reply {
+	return Reply{Page: page, Write: func(w http.ResponseWriter, _ *http.Request, status int, h http.Header, body []byte) {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		gz := z.Bytes()
+		length := len(gz)
+		switch lie {
+		case GzipLongerThanSaid:
+			length = len(gz) / 2
+		case GzipShorterThanSaid:
+			length = 2 * len(gz)
+		case GzipBadChecksum:
+			gz[len(gz)-8] ^= 0xff
+		case GzipBadLength:
+			gz[len(gz)-4] ^= 0xff
+		case GzipTruncated:
+			gz = gz[:len(gz)/2]
+			length = len(gz)
+		}
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(length))
+		w.WriteHeader(status)
+		// With GzipLongerThanSaid the server refuses the bytes past
+		// Content-Length; with GzipShorterThanSaid it closes the
+		// connection when the handler returns.
+		if length < len(gz) {
+			_, _ = w.Write(gz[:length])
+			_, _ = w.Write(gz[length:])
+			return
+		}
+		_, _ = w.Write(gz)
+	}}
+}
+
+// SlowBody sends the normal answer's status and headers at once, then the
+// body one byte every interval (real time), until it is sent or the
+// client goes away.
+func SlowBody(page int, interval time.Duration) Reply {
+	return Reply{Page: page, Write: func(w http.ResponseWriter, r *http.Request, status int, h http.Header, body []byte) {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(status)
+		rc := http.NewResponseController(w)
+		_ = rc.Flush()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for i := range body {
+			if _, err := w.Write(body[i : i+1]); err != nil {
+				return
+			}
+			if rc.Flush() != nil {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-t.C:
+			}
+		}
+	}}
+}
 
 // Recorded data.
 

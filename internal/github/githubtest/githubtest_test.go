@@ -89,3 +89,52 @@ func TestServerBehavesLikeGitHub(t *testing.T) {
 		t.Fatalf("requests recorded: %+v", reqs)
 	}
 }
+
+// Each scripted fault makes Go's HTTP client fail to read the body (the
+// client asks for gzip and decompresses it itself, as ghevents' does),
+// while an honest gzip answer reads back as the page.
+func TestBrokenAnswers(t *testing.T) {
+	t.Parallel()
+	page := githubtest.EventsPages(t)[9] // the smallest page, 20 kB
+	cases := []struct {
+		name  string
+		reply githubtest.Reply
+		ok    bool
+	}{
+		{"honest gzip", githubtest.Gzip(1, githubtest.GzipHonest), true},
+		{"gzip longer than its Content-Length", githubtest.Gzip(1, githubtest.GzipLongerThanSaid), false},
+		{"gzip shorter than its Content-Length", githubtest.Gzip(1, githubtest.GzipShorterThanSaid), false},
+		{"gzip with a bad CRC-32", githubtest.Gzip(1, githubtest.GzipBadChecksum), false},
+		{"gzip with a bad length", githubtest.Gzip(1, githubtest.GzipBadLength), false},
+		{"gzip cut half way", githubtest.Gzip(1, githubtest.GzipTruncated), false},
+		{"reset mid-body", githubtest.ResetMidBody(1), false},
+	}
+	for _, c := range cases {
+		srv := githubtest.NewServer(t, githubtest.Options{Pages: [][]byte{page}})
+		srv.Push(c.reply)
+		client := &http.Client{Timeout: 5 * time.Second}
+		resp, err := client.Get(srv.EventsURL().String())
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if c.ok != (err == nil) || (c.ok && string(body) != string(page)) {
+			t.Errorf("%s: read %d bytes, error %v", c.name, len(body), err)
+		}
+	}
+
+	// A body slower than the client's timeout: the client gives up in time.
+	srv := githubtest.NewServer(t, githubtest.Options{Pages: [][]byte{page}})
+	srv.Push(githubtest.SlowBody(1, 50*time.Millisecond))
+	client := &http.Client{Timeout: 300 * time.Millisecond}
+	start := time.Now()
+	resp, err := client.Get(srv.EventsURL().String())
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil || time.Since(start) > 3*time.Second {
+		t.Errorf("slow body: error %v after %v", err, time.Since(start))
+	}
+}
