@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Remakes docs/screenshots/: imports the real GH Archive hour of
+# testdata/github into a scratch database, serves it, and has headless
+# Chromium photograph each chart (no network besides loopback).
+#   scripts/screenshots.sh [SERVER_URL]   (default: the local PostgreSQL)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+server=${1:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+db=ghevents_screenshots
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
+make -s build
+psql -q "$server" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+export DATABASE_URL=${server%%/postgres\?*}/$db?sslmode=disable LOG_LEVEL=warn HTTP_ADDR=127.0.0.1:18555
+./bin/ghevents migrate up >/dev/null
+./bin/ghevents import testdata/github/gharchive-2015-01-01-0.json.gz
+./bin/ghevents serve & pid=$!
+profile=$(mktemp -d)
+trap 'kill $pid; wait $pid 2>/dev/null; rm -rf "$profile"; psql -q "$server" -c "DROP DATABASE IF EXISTS $db"' EXIT
+sleep 2
+since=$(( $(date +%s) - $(date -d 2015-01-01T00:00:00Z +%s) + 1 ))
+shoot() {
+  chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
+    --disable-component-update --disable-sync --disable-quic --user-data-dir="$profile/$1" \
+    --window-size=1280,900 --virtual-time-budget=5000 --screenshot="docs/screenshots/$1.png" "http://$HTTP_ADDR$2" 2>/dev/null
+}
+shoot event-avg-time "/visualization/event-avg-time?scale=log"
+shoot event-avg-time-push "/visualization/event-avg-time?event_type=PullRequestEvent&scale=linear"
+shoot events-total-count "/visualization/events-total-count?offset=$since"
+shoot multiple-events-repos "/visualization/multiple-events-repos?event_type=PushEvent&minimal_events_count=5&limit=20"
+shoot docs "/docs"
+ls -la docs/screenshots
