@@ -43,9 +43,18 @@ test: db-up browser-deps ## run every test against the local PostgreSQL (and hea
 fuzz: db-up ## fuzz each target for FUZZTIME (default 5m; make fuzz FUZZTIME=30m)
 	./scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
+# The benchmarks' scale (BENCHMARKS.md): events in the metrics data set
+# (made once, kept in the database ghevents_bench_<n>) and in the imported file.
+BENCH_EVENTS ?= 1000000
+BENCH_IMPORT_EVENTS ?= 1000000
+
 .PHONY: bench
-bench: db-up ## run the benchmarks (see BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+bench: db-up ## run the benchmarks at BENCH_EVENTS (make bench BENCH_EVENTS=10000000; see BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/github ./internal/charts
+	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) $(GO) test -run '^$$' -bench 'MetricsLatency|ChartsLatency' -benchtime 300x -timeout 120m ./internal/bench
+	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) GHEVENTS_BENCH_SECONDS=30 $(GO) test -run '^$$' -bench 'MetricsLoad' -timeout 120m ./internal/bench
+	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) $(GO) test -run '^$$' -bench 'Legacy' -benchtime 3x -timeout 120m ./internal/bench
+	GHEVENTS_BENCH_EVENTS=$(BENCH_IMPORT_EVENTS) $(GO) test -run '^$$' -bench 'Import|CopyCSV|Generate' -benchtime 1x -timeout 180m ./internal/importer
 
 # The soak (make soak): data-set size, how long, how many load workers.
 SOAK_EVENTS ?= 1000000

@@ -227,3 +227,34 @@ func TestDecodePageKeepsEscapes(t *testing.T) {
 		t.Fatalf("columns %q %q %q %q", e.Type, e.ActorLogin, e.RepoName, e.Action)
 	}
 }
+
+// BenchmarkDecodeEvent decodes the real 2015 GH Archive hour line by line
+// (already decompressed): the import's decoding cost per event on one core.
+func BenchmarkDecodeEvent(b *testing.B) {
+	f, err := os.Open(sharedTestdata + "gharchive-2015-01-01-0.json.gz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	var size int64
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		lines = append(lines, append([]byte(nil), sc.Bytes()...))
+		size += int64(len(sc.Bytes()))
+	}
+	var d Decoder
+	b.SetBytes(size / int64(len(lines)))
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := d.Event(lines[i%len(lines)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
