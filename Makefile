@@ -56,14 +56,16 @@ bench: db-up ## run the benchmarks at BENCH_EVENTS (make bench BENCH_EVENTS=1000
 	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) $(GO) test -run '^$$' -bench 'Legacy' -benchtime 3x -timeout 120m ./internal/bench
 	GHEVENTS_BENCH_EVENTS=$(BENCH_IMPORT_EVENTS) $(GO) test -run '^$$' -bench 'Import|CopyCSV|Generate' -benchtime 1x -timeout 180m ./internal/importer
 
-# The soak (make soak): data-set size, how long, how many load workers.
+# The soak (make soak): data-set size, how long, how many load workers, how
+# many new events a second the fake GitHub serves.
 SOAK_EVENTS ?= 1000000
 SOAK_DURATION ?= 3m
 SOAK_WORKERS ?= 8
+SOAK_FEED_EVENTS ?= 300
 
 .PHONY: soak
 soak: db-up ## ghevents run under mixed load while polling and importing, for SOAK_DURATION on SOAK_EVENTS events (report in artifacts/soak/)
-	GHEVENTS_SOAK=1 SOAK_EVENTS=$(SOAK_EVENTS) SOAK_DURATION=$(SOAK_DURATION) SOAK_WORKERS=$(SOAK_WORKERS) \
+	GHEVENTS_SOAK=1 SOAK_EVENTS=$(SOAK_EVENTS) SOAK_DURATION=$(SOAK_DURATION) SOAK_WORKERS=$(SOAK_WORKERS) SOAK_FEED_EVENTS=$(SOAK_FEED_EVENTS) \
 		$(GO) test -run '^TestSoak$$' -count=1 -timeout 120m -v ./internal/bench
 
 .PHONY: check
