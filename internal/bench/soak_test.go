@@ -141,6 +141,15 @@ func envDuration(name string, def time.Duration) time.Duration {
 	return def
 }
 
+// fmtSamples writes samples as whole numbers separated by spaces.
+func fmtSamples(samples []float64) string {
+	parts := make([]string, len(samples))
+	for i, v := range samples {
+		parts[i] = fmt.Sprintf("%.0f", v)
+	}
+	return strings.Join(parts, " ")
+}
+
 func loadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -455,15 +464,8 @@ sample:
 	}
 	say("writes meanwhile: the poller stored %d new events; %d imports of 100,000 events finished (%d rows of the import range stored, the last import stopped part way)",
 		polled, importRuns.Load(), importedRows)
-	var rssText, queueText []string
-	for _, r := range rss {
-		rssText = append(rssText, fmt.Sprintf("%.0f", r))
-	}
-	for _, q := range queue {
-		queueText = append(queueText, fmt.Sprintf("%.0f", q))
-	}
-	say("server RSS every 5 s (MiB): %s", strings.Join(rssText, " "))
-	say("poller queue every 5 s (pages): %s", strings.Join(queueText, " "))
+	say("server RSS every 5 s (MiB): %s", fmtSamples(rss))
+	say("poller queue every 5 s (pages): %s", fmtSamples(queue))
 	say("RSS: %.1f MiB before, %.1f MiB when the load ended, %.1f MiB at the end, peak %.1f MiB", rss0, rssLoadEnd, rssEnd, peak)
 	say("the poller's queue emptied in %v after the load and the feed stopped (drained: %v)", drainTime.Round(time.Second), drained)
 	say("after (queue empty, then 15 s idle): %s; database sessions %v (before %v)", fmtGauges(after, gauges), sessAfter, sessBefore)
