@@ -24,7 +24,7 @@ shoot() {
     --window-size=1280,900 --virtual-time-budget=5000 --screenshot="docs/screenshots/$1.png" "http://$HTTP_ADDR$2" 2>/dev/null
 }
 shoot event-avg-time "/visualization/event-avg-time?scale=log"
-shoot event-avg-time-push "/visualization/event-avg-time?event_type=PullRequestEvent&scale=linear"
+shoot event-avg-time-pullrequest "/visualization/event-avg-time?event_type=PullRequestEvent&scale=linear"
 shoot events-total-count "/visualization/events-total-count?offset=$since"
 shoot multiple-events-repos "/visualization/multiple-events-repos?event_type=PushEvent&minimal_events_count=5&limit=20"
 shoot docs "/docs"
