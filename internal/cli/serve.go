@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghevents/ghevents/internal/api"
+	"github.com/ghevents/ghevents/internal/config"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
 )
@@ -54,9 +55,18 @@ func (a *app) serveAPI(ctx context.Context, s *store.Store, reg *prometheus.Regi
 		ReadyChecks:    checks,
 		RateLimit:      a.cfg.HTTPRateLimit,
 		RateBurst:      a.cfg.HTTPRateBurst,
+		CORSOrigins:    corsOrigins(a.cfg.CORSOrigins),
 	})
 	return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log,
 		func(addr net.Addr) { a.tellWhereToLook(ctx, s, addr) })
+}
+
+// corsOrigins is CORS_ORIGINS as the API takes it.
+func corsOrigins(o config.Origins) []string {
+	if o.Any {
+		return []string{"*"}
+	}
+	return o.List
 }
 
 // tellWhereToLook says, once the server listens, where its pages are and,
