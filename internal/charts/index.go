@@ -13,9 +13,9 @@ import (
 // page that says which parameters were wrong, filled with what was asked.
 type Form struct {
 	// Action is the chart's path; ID names the form in the page.
-	Action, ID string
+	Action, ID  string
 	Title, Help string
-	Fields     []Field
+	Fields      []Field
 }
 
 // Field is one parameter of a form: a select when it has Options, else
