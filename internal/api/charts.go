@@ -355,13 +355,15 @@ func (s *Server) storedSpan(ctx context.Context) (store.StoredSpan, error) {
 	return span, nil
 }
 
-// everything is the window (offset, in seconds) that holds every stored
-// event, or 0 when none is stored.
+// everything is a window (offset, in seconds) that holds every stored
+// event, or 0 when none is stored: whole hours, one more than needed, so
+// it still holds them all when the form is sent a while later.
 func (s *Server) everything(span store.StoredSpan) int64 {
 	if span.Oldest == nil {
 		return 0
 	}
-	return int64(s.cfg.Now().Sub(*span.Oldest)/time.Second) + 1
+	hours := int64(s.cfg.Now().Sub(*span.Oldest)/time.Hour) + 2
+	return hours * 3600
 }
 
 // nothingMatched is the notice of a chart with nothing to draw: what

@@ -296,13 +296,14 @@ func TestChartsSayWhatMatchedNothing(t *testing.T) {
 			t.Errorf("%s:\n got  %s\n want %s", c.path, m, want)
 		}
 	}
-	// 4 h since 08:00:00, plus the second that holds it: 14401 s.
+	// 4 h since 08:00:00, in whole hours and one more for the time until
+	// the form is sent: 6 h, 21600 s (the oldest event is 4 h old).
 	_, page := chartOption(t, f.srv.URL, "/visualization/events-total-count?offset=600&repository_name=b/repo")
-	if !strings.Contains(page, `<a href="/visualization/events-total-count?offset=14401&amp;repository_name=b%2Frepo">Show everything stored</a>`) {
+	if !strings.Contains(page, `<a href="/visualization/events-total-count?offset=21600&amp;repository_name=b%2Frepo">Show everything stored</a>`) {
 		t.Errorf("no link to the window holding everything:\n%s", page)
 	}
 	_, _, index := get(t, f.srv.URL, "/visualization")
-	for _, want := range []string{`<option value="14401">everything stored (since 2024-06-01 08:00 UTC)</option>`,
+	for _, want := range []string{`<option value="21600">everything stored (since 2024-06-01 08:00 UTC)</option>`,
 		"The store holds 22 events, created from 2024-06-01 08:00 to 11:59 UTC."} {
 		if !strings.Contains(string(index), want) {
 			t.Errorf("the index lacks %s", want)

@@ -143,8 +143,8 @@ type GapSeries struct {
 // The axes cover every dot and every average line: on a log axis an
 // average below the smallest gap still shows (the axis starts at the power
 // of ten below it), and an average of 0 s, which a log axis cannot show,
-// is drawn at the axis' foot, labelled with its value. The time axis spans
-// the dots (a single dot gets a minute either side, not echarts' two days).
+// is drawn at the axis' foot, labelled with its value. Dots within a
+// minute get a minute either side (echarts would spread them over days).
 func GapsOption(series []GapSeries, logScale bool) map[string]any {
 	c := charts.NewScatter()
 	yAxis := opts.YAxis{Type: "value", Name: "seconds since the previous event", NameLocation: "middle", NameGap: 50}
@@ -189,9 +189,10 @@ func GapsOption(series []GapSeries, logScale bool) map[string]any {
 		yAxis.Max = niceCeil(maxAvg)
 	}
 	xAxis := opts.XAxis{Type: "time", Name: "event time (UTC)", NameLocation: "middle", NameGap: 30}
-	if first > 0 {
-		pad := max((last-first)/50, 60_000)
-		xAxis.Min, xAxis.Max = first-pad, last+pad
+	if first > 0 && last-first < 60_000 {
+		// A dot or a few within a minute: echarts would spread them over
+		// days; a minute either side shows them as what they are.
+		xAxis.Min, xAxis.Max = first-60_000, last+60_000
 	}
 	c.SetGlobalOptions(
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "5"}),
@@ -265,10 +266,12 @@ func HorizontalBarsOption(seriesName, valueName string, items []CountItem) map[s
 		values[len(items)-1-i] = opts.BarData{Value: it.Count}
 	}
 	c.SetGlobalOptions(
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}), // one series: the title says what it is
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: valueName, NameLocation: "middle", NameGap: 25}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", AxisLabel: &opts.AxisLabel{Interval: "0"}}),
-		charts.WithGridOpts(opts.Grid{Top: "10", Left: "10", Right: "60", Bottom: "45", ContainLabel: opts.Bool(true)}),
+		// containLabel leaves a label cut to its width a few pixels short: room on the left.
+		charts.WithGridOpts(opts.Grid{Top: "10", Left: "20", Right: "60", Bottom: "45", ContainLabel: opts.Bool(true)}),
 		charts.WithAnimation(false),
 	)
 	c.SetXAxis(names).AddSeries(seriesName, values, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "right"}))

@@ -31,6 +31,28 @@
     a.axisLabel = a.axisLabel || {};
     a.axisLabel.hideOverlap = true;
   });
+  // Several average lines: their labels would cover each other, so the
+  // legend carries the averages (and a line's label shows on hover).
+  var averaged = list(option.series).filter(function (s) { return s.markLine && s.markLine.data; });
+  // An average's label stays readable over the dots, with the subtitle's
+  // three decimals.
+  averaged.forEach(function (s) {
+    s.markLine.precision = 3;
+    s.markLine.label = Object.assign({ backgroundColor: "rgba(255,255,255,0.85)", padding: [2, 4] }, s.markLine.label);
+  });
+  if (averaged.length > 1) {
+    var avg = {};
+    averaged.forEach(function (s) {
+      avg[s.name] = s.markLine.data[0].yAxis;
+      s.markLine.label = Object.assign({}, s.markLine.label, { show: false });
+      s.markLine.emphasis = { label: { show: true } };
+    });
+    option.legend = list(option.legend).map(function (l) {
+      return Object.assign({}, l, {
+        formatter: function (name) { return name in avg ? name + " (avg " + thousands(avg[name]) + " s)" : name; }
+      });
+    });
+  }
   // Bar values: 4,280 as the axis writes 4,000.
   list(option.series).forEach(function (s) {
     if (s.label && s.label.show && !s.label.formatter) {
