@@ -18,7 +18,7 @@ export DATABASE_URL=${server%%/postgres\?*}/$db?sslmode=disable LOG_LEVEL=warn H
 profile=$(mktemp -d)
 trap 'kill $pid; wait $pid 2>/dev/null; rm -rf "$profile"; psql -q "$server" -c "DROP DATABASE IF EXISTS $db"' EXIT
 sleep 2
-since=$(( $(date +%s) - $(date -d 2015-01-01T00:00:00Z +%s) + 1 ))
+since=$(( $(date +%s) - $(date -d 2015-01-01T00:00:00Z +%s) + 3600 ))  # every event, with an hour to spare
 shoot() {
   chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
     --disable-component-update --disable-sync --disable-quic --user-data-dir="$profile/$1" \
