@@ -18,11 +18,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
 	"github.com/ghevents/ghevents/internal/leader"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // failover is POLL_FAILOVER in these tests: checks every 400 ms, a new
@@ -183,29 +183,11 @@ func (w *world) waitLeader(nodes ...*node) *node {
 	return nil
 }
 
-// stored is the identities of the stored events and the row count.
-func (w *world) stored() (map[githubtest.Identity]bool, int) {
+// stored is the identities of the stored events (rows per identity) and
+// the row count.
+func (w *world) stored() (map[githubtest.Identity]int, int) {
 	w.t.Helper()
-	rows, err := w.pool.Query(context.Background(),
-		`SELECT id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM events`)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[githubtest.Identity]bool{}
-	n := 0
-	for rows.Next() {
-		var id githubtest.Identity
-		if err := rows.Scan(&id.ID, &id.CreatedAt); err != nil {
-			w.t.Fatal(err)
-		}
-		got[id] = true
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
-	}
-	return got, n
+	return githubtest.StoredIdentities(w.t, w.pool)
 }
 
 // serve makes the fake GitHub serve pages (as its sliding window moves on)
@@ -219,7 +201,7 @@ func (w *world) serve(pages [][]byte) {
 		got, _ := w.stored()
 		missing := 0
 		for id := range want {
-			if !got[id] {
+			if got[id] == 0 {
 				missing++
 			}
 		}
@@ -231,59 +213,6 @@ func (w *world) serve(pages [][]byte) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// round is one polling round as the fake GitHub saw it: from the request
-// for the first page to the answer of the last page before the next round.
-type round struct {
-	poller     string
-	start, end time.Time
-}
-
-// rounds groups the requests received by poller (User-Agent) into rounds.
-func rounds(reqs []githubtest.Request) []round {
-	var out []round
-	open := map[string]int{} // poller -> index of its current round in out
-	for _, r := range reqs {
-		who := strings.TrimPrefix(r.Header.Get("User-Agent"), "ghevents/")
-		end := r.Answered
-		if end.IsZero() {
-			end = r.Received
-		}
-		if i, ok := open[who]; ok && r.Page > 1 {
-			if end.After(out[i].end) {
-				out[i].end = end
-			}
-			continue
-		}
-		open[who] = len(out)
-		out = append(out, round{poller: who, start: r.Received, end: end})
-	}
-	return out
-}
-
-// assertNoParallelRounds fails when rounds of two pollers overlap in time.
-func assertNoParallelRounds(t *testing.T, rs []round) {
-	t.Helper()
-	for i, a := range rs {
-		for _, b := range rs[i+1:] {
-			if a.poller != b.poller && a.start.Before(b.end) && b.start.Before(a.end) {
-				t.Errorf("rounds ran in parallel: %s %s..%s and %s %s..%s", a.poller,
-					a.start.Format("15:04:05.000"), a.end.Format("15:04:05.000"),
-					b.poller, b.start.Format("15:04:05.000"), b.end.Format("15:04:05.000"))
-			}
-		}
-	}
-}
-
-// firstRoundAfter is the first round of poller who starting after t0.
-func firstRoundAfter(rs []round, who string, t0 time.Time) (round, bool) {
-	for _, r := range rs {
-		if r.poller == who && r.start.After(t0) {
-			return r, true
-		}
-	}
-	return round{}, false
 }
 
 // lockSessionPID is the server process of the lock session of poller id.
@@ -338,12 +267,12 @@ func TestFailover(t *testing.T) {
 	for ; k < 8; k++ {
 		w.serve(window(k))
 	}
-	rs := rounds(w.srv.Requests())
-	r, ok := firstRoundAfter(rs, second.id, killedAt)
+	rs := githubtest.Rounds(w.srv.Requests())
+	r, ok := githubtest.FirstRoundAfter(rs, second.id, killedAt)
 	if !ok {
 		t.Fatalf("%s never polled after %s was killed", second.id, first.id)
 	}
-	if d := r.start.Sub(killedAt); d > failover {
+	if d := r.Start.Sub(killedAt); d > failover {
 		t.Errorf("%s polled %v after %s was killed, want within %v", second.id, d, first.id, failover)
 	} else {
 		t.Logf("killed %s: %s polled %v later", first.id, second.id, d.Round(time.Millisecond))
@@ -371,24 +300,24 @@ func TestFailover(t *testing.T) {
 	}
 	// Whoever took over (the restarted poller, or the old leader on a new
 	// session) began a new term and polled within the failover time.
-	var next round
+	var next githubtest.Round
 	var nextNode *node
 	for _, n := range []*node{second, restarted} {
 		starts := n.leadStartsAfter(cutAt)
 		if len(starts) == 0 {
 			continue
 		}
-		if r, ok := firstRoundAfter(rounds(w.srv.Requests()), n.id, starts[0]); ok && (nextNode == nil || r.start.Before(next.start)) {
+		if r, ok := githubtest.FirstRoundAfter(githubtest.Rounds(w.srv.Requests()), n.id, starts[0]); ok && (nextNode == nil || r.Start.Before(next.Start)) {
 			next, nextNode = r, n
 		}
 	}
 	switch {
 	case nextNode == nil:
 		t.Errorf("no poller began a new term after the lock session of %s died", second.id)
-	case next.start.Sub(cutAt) > failover:
-		t.Errorf("%s polled %v after the lock session of %s died, want within %v", nextNode.id, next.start.Sub(cutAt), second.id, failover)
+	case next.Start.Sub(cutAt) > failover:
+		t.Errorf("%s polled %v after the lock session of %s died, want within %v", nextNode.id, next.Start.Sub(cutAt), second.id, failover)
 	default:
-		t.Logf("lock session of %s cut: %s polled in a new term %v later", second.id, nextNode.id, next.start.Sub(cutAt).Round(time.Millisecond))
+		t.Logf("lock session of %s cut: %s polled in a new term %v later", second.id, nextNode.id, next.Start.Sub(cutAt).Round(time.Millisecond))
 	}
 	if !strings.Contains(w.logs.String(), `msg="poller leadership lost: stopping polling" node=`+second.id) {
 		t.Errorf("%s did not log the loss of its leadership", second.id)
@@ -401,7 +330,7 @@ func TestFailover(t *testing.T) {
 	got, rows := w.stored()
 	missing, extra := 0, 0
 	for id := range want {
-		if !got[id] {
+		if got[id] == 0 {
 			missing++
 		}
 	}
@@ -426,11 +355,11 @@ func TestFailover(t *testing.T) {
 	}
 
 	// No two rounds overlapped, and each poller polled only in its terms.
-	rs = rounds(w.srv.Requests())
-	assertNoParallelRounds(t, rs)
+	rs = githubtest.Rounds(w.srv.Requests())
+	githubtest.AssertNoParallelRounds(t, rs)
 	pollers := map[string]bool{}
 	for _, r := range rs {
-		pollers[r.poller] = true
+		pollers[r.Poller] = true
 	}
 	if !pollers[first.id] || !pollers[second.id] {
 		t.Errorf("pollers seen by GitHub: %v; want both %s and %s", pollers, first.id, second.id)

@@ -24,7 +24,7 @@ import (
 	"github.com/ghevents/ghevents/internal/opsmetrics"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 const hour = "../../testdata/github/gharchive-2015-01-01-0.json.gz"

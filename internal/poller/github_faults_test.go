@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
 	"github.com/ghevents/ghevents/internal/poller"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 )
 
 // GitHub misbehaving beyond what TestWaitsAndFaults covers: answers cut or

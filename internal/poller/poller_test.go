@@ -17,10 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // token is what the tests use as GITHUB_TOKEN; it must never be logged.
@@ -198,29 +198,11 @@ func (e *env) run(cfg poller.Config, stopAfter int, hook func(n int, w poller.Wa
 	return p, err
 }
 
-// stored is the set of event identities in the database, and the row count.
-func (e *env) stored() (map[githubtest.Identity]bool, int) {
+// stored is the identities of the events in the database (rows per
+// identity), and the row count.
+func (e *env) stored() (map[githubtest.Identity]int, int) {
 	e.t.Helper()
-	rows, err := e.pool.Query(context.Background(),
-		`SELECT id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM events`)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[githubtest.Identity]bool{}
-	n := 0
-	for rows.Next() {
-		var id githubtest.Identity
-		if err := rows.Scan(&id.ID, &id.CreatedAt); err != nil {
-			e.t.Fatal(err)
-		}
-		got[id] = true
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		e.t.Fatal(err)
-	}
-	return got, n
+	return githubtest.StoredIdentities(e.t, e.pool)
 }
 
 // assertStored checks that the database holds exactly want, each once.
@@ -232,7 +214,7 @@ func (e *env) assertStored(want map[githubtest.Identity]bool) {
 	}
 	missing, extra := 0, 0
 	for id := range want {
-		if !got[id] {
+		if got[id] == 0 {
 			missing++
 		}
 	}

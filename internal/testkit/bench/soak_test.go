@@ -35,9 +35,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ghevents/ghevents/internal/gen"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/gen"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // Id ranges that keep the soak's writers apart from the data set (which
@@ -169,7 +170,7 @@ func TestSoak(t *testing.T) {
 	feedRate := envInt("SOAK_FEED_EVENTS", 300)
 	ctx, cancel := context.WithTimeout(context.Background(), dur+60*time.Minute)
 	defer cancel()
-	root, _ := filepath.Abs("../..")
+	root, _ := filepath.Abs("../../..")
 	artifacts := filepath.Join(root, "artifacts", "soak")
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
@@ -240,11 +241,8 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	addr := testkit.FreeAddr(t)
+	base := "http://" + addr
 	logPath := filepath.Join(artifacts, fmt.Sprintf("run-%d.log", events))
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -252,7 +250,7 @@ func TestSoak(t *testing.T) {
 	}
 	defer logf.Close()
 	cmd := exec.Command(bin, "run")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+runURL, "HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "LOG_FORMAT=json",
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+runURL, "HTTP_ADDR="+addr, "LOG_FORMAT=json",
 		"GITHUB_EVENTS_URL="+gh.EventsURL().String(), "GITHUB_TOKEN=ghp_soak", "POLL_INTERVAL=1s")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
