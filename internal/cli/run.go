@@ -6,8 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/retention"
@@ -52,25 +53,23 @@ type named struct {
 	run  func(ctx context.Context) error
 }
 
-// runAll runs the parts until ctx ends or one of them fails; a failure stops
-// the others. Each part ends cleanly on its own (drains, finishes requests).
+// runAll runs the parts until ctx ends or one of them fails; a failure
+// (logged, and returned) cancels the others' context. Each part ends
+// cleanly on its own (drains, finishes requests); context.Canceled is a
+// normal end.
 func runAll(ctx context.Context, log *slog.Logger, parts ...named) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var wg sync.WaitGroup
-	errs := make([]error, len(parts))
-	for i, p := range parts {
-		wg.Go(func() {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range parts {
+		g.Go(func() error {
 			err := p.run(ctx)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				errs[i] = fmt.Errorf("%s: %w", p.name, err)
-				log.Error("stopping: "+p.name+" failed", slog.String("error", err.Error()))
-				cancel(errs[i])
+			if err == nil || errors.Is(err, context.Canceled) {
+				return nil
 			}
+			log.Error("stopping: "+p.name+" failed", slog.String("error", err.Error()))
+			return fmt.Errorf("%s: %w", p.name, err)
 		})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // runRetention sweeps old events when RETENTION is set.

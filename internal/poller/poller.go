@@ -11,6 +11,7 @@
 package poller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ghevents/ghevents/internal/backoff"
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
@@ -127,13 +129,13 @@ func New(cfg Config) (*Poller, error) {
 	if cfg.Client == nil || cfg.Store == nil {
 		return nil, errors.New("poller: Client and Store are required")
 	}
-	cfg.Workers = cmpOr(cfg.Workers, DefaultWorkers)
-	cfg.QueueSize = cmpOr(cfg.QueueSize, DefaultQueueSize)
-	cfg.Interval = cmpOr(cfg.Interval, DefaultInterval)
-	cfg.MaxPace = cmpOr(cfg.MaxPace, DefaultMaxPace)
-	cfg.ShutdownGrace = cmpOr(cfg.ShutdownGrace, DefaultShutdownGrace)
-	cfg.DBTimeout = cmpOr(cfg.DBTimeout, DefaultDBTimeout)
-	cfg.MaxPageAttempts = cmpOr(cfg.MaxPageAttempts, DefaultMaxPageAttempts)
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
+	cfg.QueueSize = cmp.Or(cfg.QueueSize, DefaultQueueSize)
+	cfg.Interval = cmp.Or(cfg.Interval, DefaultInterval)
+	cfg.MaxPace = cmp.Or(cfg.MaxPace, DefaultMaxPace)
+	cfg.ShutdownGrace = cmp.Or(cfg.ShutdownGrace, DefaultShutdownGrace)
+	cfg.DBTimeout = cmp.Or(cfg.DBTimeout, DefaultDBTimeout)
+	cfg.MaxPageAttempts = cmp.Or(cfg.MaxPageAttempts, DefaultMaxPageAttempts)
 	if cfg.Workers < 0 || cfg.QueueSize < 0 || cfg.Interval < 0 || cfg.MaxPace < 0 || cfg.ShutdownGrace < 0 || cfg.DBTimeout < 0 || cfg.MaxPageAttempts < 0 {
 		return nil, errors.New("poller: negative setting")
 	}
@@ -161,14 +163,6 @@ func New(cfg Config) (*Poller, error) {
 		saveable: map[int64]*round{},
 		nextSave: 1,
 	}, nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // sleep is the real Sleep.
@@ -699,7 +693,7 @@ func (p *Poller) store(ctx context.Context, pg *page) {
 		if ctx.Err() != nil {
 			return
 		}
-		w := Wait{D: dbBackoff(attempt, p.cfg.Rand()), Why: WhyDBRetry}
+		w := Wait{D: backoff.Jitter(backoff.Step(dbRetryBase, dbRetryMax, attempt), p.cfg.Rand()), Why: WhyDBRetry}
 		if attempt == 1 || attempt%10 == 0 {
 			p.log.Warn("cannot store page: retrying", slog.Int64("round", pg.round.no), slog.Int("page", pg.n),
 				slog.Int("attempt", attempt), slog.Bool("database_unavailable", store.IsUnavailable(err)),
