@@ -17,7 +17,6 @@ import (
 	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/model"
-	"github.com/ghevents/ghevents/internal/opsmetrics"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
 )
@@ -166,17 +165,10 @@ func printImportSummary(a *app, sum importer.Summary) {
 }
 
 // serveImportMetrics serves /healthz, /readyz and /internal/metrics with the
-// import's counters on addr until stop is called; o.Progress is wrapped to
-// count.
+// import's counters (o.Metrics) on addr until stop is called.
 func (a *app) serveImportMetrics(s *store.Store, o *importer.Options, addr string) (stop func(), err error) {
-	next := o.Progress
-	if next == nil {
-		next = importer.LogProgress(a.log)
-	}
-	progress := opsmetrics.NewImportProgress(next)
-	o.Progress = progress
 	reg := storeRegistry(s)
-	reg.MustRegister(progress)
+	o.Metrics = importer.NewMetrics(reg)
 	mux := http.NewServeMux()
 	telemetry.Register(mux, reg, []telemetry.Check{{Name: "database", Fn: s.CheckReady}})
 	l, err := net.Listen("tcp", addr)

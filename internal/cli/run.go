@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/retention"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
@@ -32,12 +31,11 @@ func runCommand() command {
 					return err
 				}
 				defer closeStore()
-				pl, err := a.newPolling(s)
+				reg := storeRegistry(s)
+				pl, err := a.newPolling(s, reg)
 				if err != nil {
 					return err
 				}
-				reg := storeRegistry(s)
-				pl.register(reg)
 				checks := append([]telemetry.Check{{Name: "database", Fn: s.CheckReady}}, pl.checks()...)
 				return runAll(ctx, a.log,
 					named{"poller", pl.run},
@@ -85,15 +83,14 @@ func (a *app) runRetention(ctx context.Context, s *store.Store) error {
 // pollerCheck is ready while the leader's polling rounds succeed: the last
 // one of its term finished recently (a few waits ago), or the term began
 // only a little while ago. A standby does not poll: it is ready.
-func pollerCheck(snapshot func() poller.Snapshot, interval time.Duration, leadingSince func() (time.Time, bool)) func(context.Context) error {
+func pollerCheck(lastRound func() time.Time, lastWait func() time.Duration, interval time.Duration, leadingSince func() (time.Time, bool)) func(context.Context) error {
 	return func(context.Context) error {
 		started, leading := leadingSince()
 		if !leading {
 			return nil
 		}
-		snap := snapshot()
-		allowed := max(3*interval, 3*snap.LastWait, 10*time.Minute)
-		last := snap.LastRound
+		allowed := max(3*interval, 3*lastWait(), 10*time.Minute)
+		last := lastRound()
 		if last.Before(started) {
 			last = time.Time{} // a round of an earlier term
 		}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/model"
 )
@@ -66,15 +68,18 @@ type reader struct {
 	lr  lineReader
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, for the file and for
+// the import's metrics.
 type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
+	r     io.Reader
+	n     *atomic.Int64
+	total prometheus.Counter
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	c.total.Add(float64(n))
 	return n, err
 }
 
@@ -124,7 +129,9 @@ func (rd *reader) scan(r *run, f *fileState) (lineNo int64, err error) {
 	defer body.Close()
 	f.mu.Lock()
 	f.res.Size = size
+	f.opened = true
 	f.mu.Unlock()
+	f.metrics.FilesInProgress.Inc()
 	im.o.Progress.FileStarted(f.src.name, size)
 
 	// Closing the body unblocks a read waiting on the network when the
@@ -132,7 +139,7 @@ func (rd *reader) scan(r *run, f *fileState) (lineNo int64, err error) {
 	stopWatch := context.AfterFunc(ctx, func() { body.Close() })
 	defer stopWatch()
 
-	in := bufio.NewReaderSize(countingReader{r: body, n: &f.bytes}, 256<<10)
+	in := bufio.NewReaderSize(countingReader{r: body, n: &f.bytes, total: f.metrics.BytesRead}, 256<<10)
 	var src io.Reader = in
 	if magic, _ := in.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(in)
@@ -229,6 +236,7 @@ func (rd *reader) scan(r *run, f *fileState) (lineNo int64, err error) {
 			continue
 		}
 		f.events.Add(1)
+		f.metrics.EventsRead.Inc()
 		if !im.keep(&e) {
 			f.filtered.Add(1)
 			continue

@@ -50,13 +50,15 @@ func (r *run) settle(b *batch, ok bool, stored int64, rejected []BadLine) {
 	f.ok[b.seq] = ok
 	f.res.Stored += stored
 	f.stored.Add(stored)
+	f.metrics.EventsStored.Add(float64(stored))
 	for _, bl := range rejected {
 		f.addBad(r.im.o.Log, bl.Line, bl.Reason)
 	}
 	if ok {
-		dups := int64(len(b.events)) - stored - int64(len(rejected))
+		dups := max(int64(len(b.events))-stored-int64(len(rejected)), 0)
 		f.res.Duplicates += dups
 		f.dups.Add(dups)
+		f.metrics.Duplicates.Add(float64(dups))
 	}
 	f.pending--
 	f.finishLocked(r)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/leader"
@@ -109,7 +110,7 @@ func (w *world) start(id string) *node {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	n := &node{id: id, e: e, metrics: poller.NewMetrics(), cancel: cancel, done: make(chan error, 1)}
+	n := &node{id: id, e: e, metrics: poller.NewMetrics(nil), cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := e.Run(ctx, func(ctx context.Context) error {
 			n.mu.Lock()
@@ -284,7 +285,7 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("leader after the restart: %s, want %s", got.id, second.id)
 	}
 	time.Sleep(failover / 2) // restarted has tried the lock by now
-	if restarted.e.Leading() || restarted.e.Acquisitions() != 0 {
+	if restarted.e.Leading() || testutil.ToFloat64(restarted.e.Metrics().Acquired) != 0 {
 		t.Fatalf("the restarted poller leads while %s holds the lock", second.id)
 	}
 
@@ -344,7 +345,7 @@ func TestFailover(t *testing.T) {
 	}
 	var stored int64
 	for _, n := range []*node{a, b, restarted} {
-		stored += n.metrics.Snapshot().EventsStored
+		stored += int64(testutil.ToFloat64(n.metrics.EventsStored))
 	}
 	var counted int64
 	if err := w.pool.QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM event_type_counts`).Scan(&counted); err != nil {
@@ -457,8 +458,9 @@ func TestElection(t *testing.T) {
 	if d := time.Since(failedAt); d > 3*failover/5+failover/5 {
 		t.Errorf("y led %v after x failed, want within %v", d, 4*failover/5)
 	}
-	if y.Acquisitions() != 1 || x.Acquisitions() != 1 || z.Acquisitions() != 1 {
-		t.Errorf("acquisitions x %d y %d z %d, want 1 each", x.Acquisitions(), y.Acquisitions(), z.Acquisitions())
+	acquired := func(e *leader.Elector) float64 { return testutil.ToFloat64(e.Metrics().Acquired) }
+	if acquired(y) != 1 || acquired(x) != 1 || acquired(z) != 1 {
+		t.Errorf("acquisitions x %v y %v z %v, want 1 each", acquired(x), acquired(y), acquired(z))
 	}
 	logs := w.logs.String()
 	for _, want := range []string{

@@ -87,9 +87,9 @@ type Config struct {
 	// Rand returns a number in [0, 1) for the jitter of backoffs (default
 	// math/rand/v2).
 	Rand func() float64
-	// Metrics receives the counters (nil: a new set). Pass the same set to
-	// the successive pollers of one process (a Poller runs once) to keep
-	// the counters going.
+	// Metrics receives the counters (nil: a new set, registered nowhere).
+	// Pass the same set to the successive pollers of one process (a Poller
+	// runs once) to keep the counters going.
 	Metrics *Metrics
 }
 
@@ -152,7 +152,7 @@ func New(cfg Config) (*Poller, error) {
 		cfg.Rand = rand.Float64
 	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics()
+		cfg.Metrics = NewMetrics(nil)
 	}
 	return &Poller{
 		cfg:      cfg,
@@ -180,7 +180,7 @@ func sleep(ctx context.Context, w Wait) error {
 	}
 }
 
-// Metrics returns the poller's counters.
+// Metrics returns the poller's metrics.
 func (p *Poller) Metrics() *Metrics { return p.metrics }
 
 // Run polls until ctx ends (then it returns nil) or BeforeRound fails (then
@@ -392,7 +392,7 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 				return Wait{}, nil, ctx.Err()
 			}
 			if n == 1 {
-				p.metrics.roundsFailed.Add(1)
+				p.metrics.Rounds.WithLabelValues("failed").Inc()
 				p.log.Warn("poll round failed", slog.String("error", err.Error()), slog.Int("attempt", p.failures),
 					slog.Duration("wait", retry.D), slog.String("why", retry.Why), rateAttr(p.rate))
 				return retry, nil, nil
@@ -406,7 +406,11 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 		if n == 1 {
 			p.roundNo++
 			r.no = p.roundNo
-			p.metrics.rounds.Add(1)
+			if pg != nil && pg.NotModified {
+				p.metrics.Rounds.WithLabelValues("not_modified").Inc()
+			} else {
+				p.metrics.Rounds.WithLabelValues("ok").Inc()
+			}
 		}
 		if pg == nil { // 422: pagination limit
 			r.reachedLast = true
@@ -416,7 +420,6 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 		if pg.NotModified {
 			r.notModified = true
 			r.endedBy = "not modified"
-			p.metrics.roundsNotModified.Add(1)
 			break
 		}
 		if n == 1 {
@@ -491,11 +494,11 @@ func (p *Poller) fetchPage(ctx context.Context, r *round, n int, url, etag strin
 			var bad []*github.BadEventError
 			events, bad, err = p.dec.Page(pg.Body)
 			if err != nil {
-				p.metrics.badPages.Add(1)
+				p.metrics.BadPages.Inc()
 				err = fmt.Errorf("page %d (%s): %w", n, pg.URL, err)
 			} else {
-				p.metrics.pagesFetched.Add(1)
-				p.metrics.eventsReceived.Add(int64(len(events)))
+				p.metrics.PagesFetched.Inc()
+				p.metrics.EventsReceived.Add(float64(len(events)))
 				p.reportBad(n, bad)
 				r.bad += len(bad)
 			}
@@ -538,7 +541,7 @@ func (p *Poller) reportBad(n int, bad []*github.BadEventError) {
 	if len(bad) == 0 {
 		return
 	}
-	p.metrics.badEvents.Add(int64(len(bad)))
+	p.metrics.BadEvents.Add(float64(len(bad)))
 	for i, b := range bad {
 		if i == 5 {
 			p.log.Warn("more bad events skipped on this page", slog.Int("page", n), slog.Int("count", len(bad)-i))
@@ -566,7 +569,7 @@ func (p *Poller) seal(r *round, newestBefore time.Time, known bool, cut *Wait) W
 	}
 	gap := known && r.reachedLast && r.received > 0 && r.oldest.After(newestBefore)
 	if gap {
-		p.metrics.probableGaps.Add(1)
+		p.metrics.ProbableGaps.Inc()
 		p.log.Warn("probable gap: this round did not overlap the events already stored; events in between were probably missed (poll sooner, or set GITHUB_TOKEN)",
 			slog.Int64("round", r.no), slog.Time("newest_stored", newestBefore), slog.Time("oldest_fetched", r.oldest),
 			slog.Duration("gap", r.oldest.Sub(newestBefore)))
@@ -708,11 +711,11 @@ func (p *Poller) store(ctx context.Context, pg *page) {
 // pageStored counts a stored page and completes its round when it was the
 // last one.
 func (p *Poller) pageStored(ctx context.Context, pg *page, stored, refused int64) {
-	dups := int64(len(pg.events)) - stored - refused
-	p.metrics.eventsStored.Add(stored)
-	p.metrics.duplicates.Add(dups)
-	p.metrics.refusedEvents.Add(refused)
-	p.metrics.pagesStored.Add(1)
+	dups := max(int64(len(pg.events))-stored-refused, 0)
+	p.metrics.EventsStored.Add(float64(stored))
+	p.metrics.Duplicates.Add(float64(dups))
+	p.metrics.RefusedEvents.Add(float64(refused))
+	p.metrics.PagesStored.Inc()
 	p.finished.Add(1)
 	r := pg.round
 	r.mu.Lock()
