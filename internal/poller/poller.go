@@ -404,13 +404,7 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 			break
 		}
 		if n == 1 {
-			p.roundNo++
-			r.no = p.roundNo
-			if pg != nil && pg.NotModified {
-				p.metrics.Rounds.WithLabelValues("not_modified").Inc()
-			} else {
-				p.metrics.Rounds.WithLabelValues("ok").Inc()
-			}
+			p.begin(r, pg)
 		}
 		if pg == nil { // 422: pagination limit
 			r.reachedLast = true
@@ -425,26 +419,9 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 		if n == 1 {
 			r.etag = pg.ETag
 		}
-		r.pages++
-		r.received += len(events)
-		for _, e := range events {
-			r.ids[eventKey{e.ID, e.CreatedAt.Unix()}] = struct{}{}
-			if r.oldest.IsZero() || e.CreatedAt.Before(r.oldest) {
-				r.oldest = e.CreatedAt
-			}
-			if e.CreatedAt.After(r.newest) {
-				r.newest = e.CreatedAt
-			}
-		}
-		r.mu.Lock()
-		r.pending++
-		r.mu.Unlock()
-		pgq := &page{round: r, n: n, events: events}
-		select {
-		case queue <- pgq:
-			p.enqueued.Add(1)
-		case <-ctx.Done():
-			return Wait{}, pgq, ctx.Err()
+		r.add(events)
+		if held, err := p.enqueue(ctx, queue, &page{round: r, n: n, events: events}); err != nil {
+			return Wait{}, held, err
 		}
 		if pg.LinkErr != nil {
 			r.endedBy = "unusable Link header"
@@ -459,6 +436,49 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 		url = pg.Next
 	}
 	return p.seal(r, newestBefore, known, cut), nil, nil
+}
+
+// begin numbers a round whose first page was answered, and counts it by
+// outcome (pg is nil for a 422).
+func (p *Poller) begin(r *round, pg *github.Page) {
+	p.roundNo++
+	r.no = p.roundNo
+	if pg != nil && pg.NotModified {
+		p.metrics.Rounds.WithLabelValues("not_modified").Inc()
+	} else {
+		p.metrics.Rounds.WithLabelValues("ok").Inc()
+	}
+}
+
+// add counts a page of events the round fetched.
+func (r *round) add(events []model.Event) {
+	r.pages++
+	r.received += len(events)
+	for _, e := range events {
+		r.ids[eventKey{e.ID, e.CreatedAt.Unix()}] = struct{}{}
+		if r.oldest.IsZero() || e.CreatedAt.Before(r.oldest) {
+			r.oldest = e.CreatedAt
+		}
+		if e.CreatedAt.After(r.newest) {
+			r.newest = e.CreatedAt
+		}
+	}
+}
+
+// enqueue hands pg to the insert workers, waiting while the queue is full.
+// When ctx ends first it returns ctx's error and pg, which is then held
+// for the workers to store after the round.
+func (p *Poller) enqueue(ctx context.Context, queue chan<- *page, pg *page) (*page, error) {
+	pg.round.mu.Lock()
+	pg.round.pending++
+	pg.round.mu.Unlock()
+	select {
+	case queue <- pg:
+		p.enqueued.Add(1)
+		return nil, nil
+	case <-ctx.Done():
+		return pg, ctx.Err()
+	}
 }
 
 // fetched is what fetchPage got.
