@@ -1,7 +1,6 @@
 package leader_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/ghevents/ghevents/internal/leader"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit"
 	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
@@ -30,24 +30,6 @@ import (
 // leader settles 800 ms.
 const failover = 2 * time.Second
 
-// logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // world is one test's database, fake GitHub and pollers.
 type world struct {
 	t    *testing.T
@@ -55,7 +37,7 @@ type world struct {
 	pool *pgxpool.Pool
 	srv  *githubtest.Server
 	key  int64
-	logs *logBuffer
+	logs *testkit.Buffer
 	log  *slog.Logger
 }
 
@@ -71,7 +53,7 @@ func setup(t *testing.T) *world {
 	// No X-Poll-Interval and a rate limit large enough that only
 	// the poller's own interval paces the rounds.
 	srv := githubtest.NewServer(t, githubtest.Options{PollInterval: -1, RateLimit: 1_000_000})
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs.String())

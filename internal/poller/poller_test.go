@@ -1,7 +1,6 @@
 package poller_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit"
 	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
@@ -81,22 +81,7 @@ func (c *clock) Waits() []poller.Wait {
 }
 
 // logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testkit.Buffer }
 
 // Lines returns the lines whose message is msg.
 func (b *logBuffer) Lines(msg string) []string {
