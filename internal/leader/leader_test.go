@@ -311,17 +311,7 @@ func TestFailover(t *testing.T) {
 
 	// Every distinct event served is stored, once.
 	got, rows := w.stored()
-	missing, extra := 0, 0
-	for id := range want {
-		if got[id] == 0 {
-			missing++
-		}
-	}
-	for id := range got {
-		if !want[id] {
-			extra++
-		}
-	}
+	missing, extra := githubtest.Compare(want, got)
 	if rows != len(want) || missing != 0 || extra != 0 {
 		t.Errorf("events: %d rows, %d missing, %d not served; want %d rows", rows, missing, extra, len(want))
 	}

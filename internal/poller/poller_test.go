@@ -197,17 +197,7 @@ func (e *env) assertStored(want map[githubtest.Identity]bool) {
 	if rows != len(want) || len(got) != len(want) {
 		e.t.Errorf("events table holds %d rows, %d distinct; want %d", rows, len(got), len(want))
 	}
-	missing, extra := 0, 0
-	for id := range want {
-		if got[id] == 0 {
-			missing++
-		}
-	}
-	for id := range got {
-		if !want[id] {
-			extra++
-		}
-	}
+	missing, extra := githubtest.Compare(want, got)
 	if missing > 0 || extra > 0 {
 		e.t.Errorf("stored events differ from those served: %d missing, %d not served", missing, extra)
 	}
