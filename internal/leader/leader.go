@@ -170,9 +170,6 @@ func (e *Elector) LeadingSince() (since time.Time, ok bool) {
 	return e.since, true
 }
 
-// Metrics returns the election's metrics.
-func (e *Elector) Metrics() *Metrics { return e.metrics }
-
 // setLeading records whether this process leads, for Leading and the
 // ghevents_poller_leader gauge.
 func (e *Elector) setLeading(v bool) {

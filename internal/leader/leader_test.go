@@ -267,7 +267,7 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("leader after the restart: %s, want %s", got.id, second.id)
 	}
 	time.Sleep(failover / 2) // restarted has tried the lock by now
-	if restarted.e.Leading() || testutil.ToFloat64(restarted.e.Metrics().Acquired) != 0 {
+	if restarted.e.Leading() || testutil.ToFloat64(leader.MetricsOf(restarted.e).Acquired) != 0 {
 		t.Fatalf("the restarted poller leads while %s holds the lock", second.id)
 	}
 
@@ -430,7 +430,7 @@ func TestElection(t *testing.T) {
 	if d := time.Since(failedAt); d > 3*failover/5+failover/5 {
 		t.Errorf("y led %v after x failed, want within %v", d, 4*failover/5)
 	}
-	acquired := func(e *leader.Elector) float64 { return testutil.ToFloat64(e.Metrics().Acquired) }
+	acquired := func(e *leader.Elector) float64 { return testutil.ToFloat64(leader.MetricsOf(e).Acquired) }
 	if acquired(y) != 1 || acquired(x) != 1 || acquired(z) != 1 {
 		t.Errorf("acquisitions x %v y %v z %v, want 1 each", acquired(x), acquired(y), acquired(z))
 	}

@@ -198,7 +198,7 @@ func TestGitHubMisbehaves(t *testing.T) {
 			}
 			e.assertNoToken()
 			if c.check != nil {
-				c.check(t, e, read(p.Metrics()))
+				c.check(t, e, read(poller.MetricsOf(p)))
 			}
 		})
 	}

@@ -180,9 +180,6 @@ func sleep(ctx context.Context, w Wait) error {
 	}
 }
 
-// Metrics returns the poller's metrics.
-func (p *Poller) Metrics() *Metrics { return p.metrics }
-
 // Run polls until ctx ends (then it returns nil) or BeforeRound fails (then
 // it returns that error). Either way it stops fetching and lets the insert
 // workers store the pages already fetched, for at most ShutdownGrace, and

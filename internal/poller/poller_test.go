@@ -289,7 +289,7 @@ func TestPollStoresEveryDistinctEventOnce(t *testing.T) {
 		}
 	}
 
-	m := read(p.Metrics())
+	m := read(poller.MetricsOf(p))
 	if m.Rounds != 1 || m.PagesFetched != 18 || m.PagesStored != 18 || m.EventsReceived != 508 ||
 		m.EventsStored != 382 || m.Duplicates != 126 || m.BadEvents != 0 || m.RefusedEvents != 0 ||
 		m.ProbableGaps != 0 || m.RateRemaining != 4982 || m.RateLimit != 5000 || m.QueueDepth != 0 ||
@@ -347,7 +347,7 @@ func TestConditionalRequestsAndPace(t *testing.T) {
 		}
 	}
 	e.assertStored(distinct(t, pages...))
-	m := read(p.Metrics())
+	m := read(poller.MetricsOf(p))
 	if m.Rounds != 3 || m.RoundsNotModified != 2 || m.Requests[200] != 3 || m.Requests[304] != 2 || m.EventsStored != 60 || m.Duplicates != 30 {
 		t.Errorf("metrics = %+v", m)
 	}
@@ -384,7 +384,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if len(reqs) != 4 || reqs[3].Status != 304 || reqs[3].Header.Get("If-None-Match") != githubtest.ETag(pages[0]) {
 		t.Fatalf("after the restart: %d requests, last %+v; want a 304 to the saved ETag", len(reqs), reqs[len(reqs)-1])
 	}
-	if m := read(p.Metrics()); p.Metrics() != shared || m.Rounds != 2 || m.RoundsNotModified != 1 || m.Requests[200] != 3 || m.Requests[304] != 1 {
+	if m := read(poller.MetricsOf(p)); poller.MetricsOf(p) != shared || m.Rounds != 2 || m.RoundsNotModified != 1 || m.Requests[200] != 3 || m.Requests[304] != 1 {
 		t.Errorf("counters after both pollers: %+v", m)
 	}
 	e.assertStored(distinct(t, pages...))
@@ -685,7 +685,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			}
 			e.assertNoToken()
 			if c.check != nil {
-				c.check(t, e, read(p.Metrics()))
+				c.check(t, e, read(poller.MetricsOf(p)))
 			}
 		})
 	}
@@ -712,7 +712,7 @@ func TestProbableGapAndAdaptivePace(t *testing.T) {
 		{D: time.Minute, Why: poller.WhyPollInterval}, // no overlap: halved, but never below the floor
 	})
 	e.assertStored(distinct(t, append(slices.Clone(events), user...)...))
-	m := read(p.Metrics())
+	m := read(poller.MetricsOf(p))
 	if m.ProbableGaps != 1 || m.Rounds != 3 {
 		t.Errorf("metrics %+v", m)
 	}
@@ -760,7 +760,7 @@ func TestEventRefusedByTheDatabase(t *testing.T) {
 	want := distinct(t, pages...)
 	delete(want, githubtest.Identity{ID: badID, CreatedAt: events[7]["created_at"].(string)})
 	e.assertStored(want)
-	m := read(p.Metrics())
+	m := read(poller.MetricsOf(p))
 	if m.RefusedEvents != 1 || m.EventsStored != 29 || m.PagesStored != 1 {
 		t.Errorf("metrics %+v", m)
 	}
