@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/testkit"
 	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
@@ -112,7 +111,7 @@ func TestPollerCheck(t *testing.T) {
 		{"a round of an earlier term does not count", true, now.Add(-11 * time.Minute), now.Add(-12 * time.Minute), 0, "no polling round has succeeded since this process became leader"},
 	}
 	for _, c := range cases {
-		check := pollerCheck(func() poller.Snapshot { return poller.Snapshot{LastRound: c.lastRound, LastWait: c.lastWait} },
+		check := pollerCheck(func() time.Time { return c.lastRound }, func() time.Duration { return c.lastWait },
 			interval, func() (time.Time, bool) { return c.since, c.leading })
 		err := check(context.Background())
 		switch {

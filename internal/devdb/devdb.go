@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -213,7 +214,7 @@ func (c *Cluster) ensureDatabase(ctx context.Context) error {
 		return conn.Close(ctx)
 	}
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // 3D000: database does not exist
+	if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InvalidCatalogName { // the database does not exist
 		return fmt.Errorf("private PostgreSQL: connect: %w", err)
 	}
 	if _, err := c.run(ctx, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", superuser, Database); err != nil {

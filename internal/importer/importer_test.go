@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ghevents/ghevents/internal/github"
@@ -499,7 +500,7 @@ func TestImportWhilePollerStores(t *testing.T) {
 			for {
 				n, err := s.InsertEvents(ctx, page)
 				var pgErr *pgconn.PgError
-				if errors.As(err, &pgErr) && pgErr.Code == "40P01" {
+				if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.DeadlockDetected {
 					continue
 				}
 				if err != nil {

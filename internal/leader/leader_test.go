@@ -1,7 +1,6 @@
 package leader_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,11 +15,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/leader"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit"
 	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
@@ -29,24 +30,6 @@ import (
 // leader settles 800 ms.
 const failover = 2 * time.Second
 
-// logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // world is one test's database, fake GitHub and pollers.
 type world struct {
 	t    *testing.T
@@ -54,7 +37,7 @@ type world struct {
 	pool *pgxpool.Pool
 	srv  *githubtest.Server
 	key  int64
-	logs *logBuffer
+	logs *testkit.Buffer
 	log  *slog.Logger
 }
 
@@ -70,7 +53,7 @@ func setup(t *testing.T) *world {
 	// No X-Poll-Interval and a rate limit large enough that only
 	// the poller's own interval paces the rounds.
 	srv := githubtest.NewServer(t, githubtest.Options{PollInterval: -1, RateLimit: 1_000_000})
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs.String())
@@ -109,7 +92,7 @@ func (w *world) start(id string) *node {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	n := &node{id: id, e: e, metrics: poller.NewMetrics(), cancel: cancel, done: make(chan error, 1)}
+	n := &node{id: id, e: e, metrics: poller.NewMetrics(nil), cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := e.Run(ctx, func(ctx context.Context) error {
 			n.mu.Lock()
@@ -284,7 +267,7 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("leader after the restart: %s, want %s", got.id, second.id)
 	}
 	time.Sleep(failover / 2) // restarted has tried the lock by now
-	if restarted.e.Leading() || restarted.e.Acquisitions() != 0 {
+	if restarted.e.Leading() || testutil.ToFloat64(leader.MetricsOf(restarted.e).Acquired) != 0 {
 		t.Fatalf("the restarted poller leads while %s holds the lock", second.id)
 	}
 
@@ -328,23 +311,13 @@ func TestFailover(t *testing.T) {
 
 	// Every distinct event served is stored, once.
 	got, rows := w.stored()
-	missing, extra := 0, 0
-	for id := range want {
-		if got[id] == 0 {
-			missing++
-		}
-	}
-	for id := range got {
-		if !want[id] {
-			extra++
-		}
-	}
+	missing, extra := githubtest.Compare(want, got)
 	if rows != len(want) || missing != 0 || extra != 0 {
 		t.Errorf("events: %d rows, %d missing, %d not served; want %d rows", rows, missing, extra, len(want))
 	}
 	var stored int64
 	for _, n := range []*node{a, b, restarted} {
-		stored += n.metrics.Snapshot().EventsStored
+		stored += int64(testutil.ToFloat64(n.metrics.EventsStored))
 	}
 	var counted int64
 	if err := w.pool.QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM event_type_counts`).Scan(&counted); err != nil {
@@ -457,8 +430,9 @@ func TestElection(t *testing.T) {
 	if d := time.Since(failedAt); d > 3*failover/5+failover/5 {
 		t.Errorf("y led %v after x failed, want within %v", d, 4*failover/5)
 	}
-	if y.Acquisitions() != 1 || x.Acquisitions() != 1 || z.Acquisitions() != 1 {
-		t.Errorf("acquisitions x %d y %d z %d, want 1 each", x.Acquisitions(), y.Acquisitions(), z.Acquisitions())
+	acquired := func(e *leader.Elector) float64 { return testutil.ToFloat64(leader.MetricsOf(e).Acquired) }
+	if acquired(y) != 1 || acquired(x) != 1 || acquired(z) != 1 {
+		t.Errorf("acquisitions x %v y %v z %v, want 1 each", acquired(x), acquired(y), acquired(z))
 	}
 	logs := w.logs.String()
 	for _, want := range []string{

@@ -49,7 +49,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics := func() poller.Snapshot { return p.Metrics().Snapshot() }
+	metrics := func() snapshot { return read(poller.MetricsOf(p)) }
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -131,7 +131,7 @@ func TestShutdownDrainsTheQueue(t *testing.T) {
 	e.clock.onWait = func(n int, _ poller.Wait) {
 		// The round is fetched; both workers hold a page, 16 wait in the queue.
 		testkit.WaitFor(t, 10*time.Second, "both workers busy", func() bool { return g.entered.Load() == 2 })
-		depth = p.Metrics().Snapshot().QueueDepth
+		depth = read(poller.MetricsOf(p)).QueueDepth
 		cancel()
 		// The database answers only once the poller is stopping.
 		go func() { time.Sleep(50 * time.Millisecond); close(g.gate) }()
@@ -150,7 +150,7 @@ func TestShutdownDrainsTheQueue(t *testing.T) {
 	if l := e.logs.Lines("poller stopped"); len(l) != 1 || !strings.Contains(l[0], "pages_left=0 ") {
 		t.Errorf("stop lines %q", l)
 	}
-	if m := p.Metrics().Snapshot(); m.PagesStored != 18 || m.EventsStored != 382 {
+	if m := read(poller.MetricsOf(p)); m.PagesStored != 18 || m.EventsStored != 382 {
 		t.Errorf("metrics %+v", m)
 	}
 }
@@ -174,7 +174,7 @@ func TestShutdownGraceRunsOut(t *testing.T) {
 	if l := e.logs.Lines("poller stopped before storing every page fetched: the shutdown grace period ran out"); len(l) != 1 || !strings.HasPrefix(l[0], "level=WARN ") || !strings.Contains(l[0], " pages_left=18 ") {
 		t.Errorf("stop lines %q", l)
 	}
-	if m := p.Metrics().Snapshot(); m.PagesStored != 0 || m.QueueDepth != 0 {
+	if m := read(poller.MetricsOf(p)); m.PagesStored != 0 || m.QueueDepth != 0 {
 		t.Errorf("metrics %+v", m)
 	}
 	e.assertStored(nil)
@@ -205,7 +205,7 @@ func TestBackPressure(t *testing.T) {
 
 	// One page in the worker, two in the queue, one in the fetch loop's hands.
 	testkit.WaitFor(t, 10*time.Second, "the queue to fill", func() bool {
-		return len(e.srv.Requests()) == 4 && g.entered.Load() == 1 && p.Metrics().Snapshot().QueueDepth == 2
+		return len(e.srv.Requests()) == 4 && g.entered.Load() == 1 && read(poller.MetricsOf(p)).QueueDepth == 2
 	})
 	time.Sleep(200 * time.Millisecond)
 	if n := len(e.srv.Requests()); n != 4 {
@@ -221,7 +221,7 @@ func TestBackPressure(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	e.assertStored(distinct(t, pages...))
-	if m := p.Metrics().Snapshot(); m.PagesStored != 18 || m.EventsStored != 382 || m.Duplicates != 126 {
+	if m := read(poller.MetricsOf(p)); m.PagesStored != 18 || m.EventsStored != 382 || m.Duplicates != 126 {
 		t.Errorf("metrics %+v", m)
 	}
 }
@@ -248,7 +248,7 @@ func TestNonDataErrorIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.assertStored(distinct(t, pages...))
-	if m := p.Metrics().Snapshot(); m.EventsStored != 30 || m.RefusedEvents != 0 {
+	if m := read(poller.MetricsOf(p)); m.EventsStored != 30 || m.RefusedEvents != 0 {
 		t.Errorf("metrics %+v", m)
 	}
 	if l := e.logs.Lines("cannot store page: retrying"); len(l) == 0 || !strings.Contains(l[0], "database_unavailable=false") {

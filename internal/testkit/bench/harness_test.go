@@ -206,23 +206,20 @@ var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXIST
 // missingTables lists the tables of the migrations that the database at
 // dbURL lacks.
 func missingTables(ctx context.Context, dbURL string) ([]string, error) {
+	names, err := fs.Glob(schema.Migrations(), "*.sql")
+	if err != nil {
+		return nil, err
+	}
 	var want []string
-	err := fs.WalkDir(schema.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(schema.Migrations(), path)
+	for _, name := range names {
+		b, err := fs.ReadFile(schema.Migrations(), name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		up, _, _ := strings.Cut(string(b), "---- create above / drop below ----")
 		for _, m := range createTable.FindAllStringSubmatch(up, -1) {
 			want = append(want, strings.ToLower(m[1]))
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {

@@ -40,6 +40,22 @@ func StoredIdentities(t testing.TB, db Querier) (counts map[Identity]int, rows i
 	return counts, rows
 }
 
+// Compare counts the identities served (want) that are not stored (got,
+// from StoredIdentities), and those stored that were not served.
+func Compare(want map[Identity]bool, got map[Identity]int) (missing, extra int) {
+	for id := range want {
+		if got[id] == 0 {
+			missing++
+		}
+	}
+	for id := range got {
+		if !want[id] {
+			extra++
+		}
+	}
+	return missing, extra
+}
+
 // Round is one polling round as the fake GitHub saw it: from the request
 // for the first page to the answer of the last page before the next round.
 type Round struct {
