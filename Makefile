@@ -51,9 +51,9 @@ BENCH_IMPORT_EVENTS ?= 1000000
 .PHONY: bench
 bench: db-up ## run the benchmarks at BENCH_EVENTS (make bench BENCH_EVENTS=10000000; see BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/github ./internal/charts
-	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) $(GO) test -run '^$$' -bench 'MetricsLatency|ChartsLatency' -benchtime 300x -timeout 120m ./internal/bench
-	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) GHEVENTS_BENCH_SECONDS=30 $(GO) test -run '^$$' -bench 'MetricsLoad' -timeout 120m ./internal/bench
-	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) $(GO) test -run '^$$' -bench 'Legacy' -benchtime 3x -timeout 120m ./internal/bench
+	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) $(GO) test -run '^$$' -bench 'MetricsLatency|ChartsLatency' -benchtime 300x -timeout 120m ./internal/testkit/bench
+	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) GHEVENTS_BENCH_SECONDS=30 $(GO) test -run '^$$' -bench 'MetricsLoad' -timeout 120m ./internal/testkit/bench
+	GHEVENTS_BENCH_METRICS_EVENTS=$(BENCH_EVENTS) $(GO) test -run '^$$' -bench 'Legacy' -benchtime 3x -timeout 120m ./internal/testkit/bench
 	GHEVENTS_BENCH_EVENTS=$(BENCH_IMPORT_EVENTS) $(GO) test -run '^$$' -bench 'Import|CopyCSV|Generate' -benchtime 1x -timeout 180m ./internal/importer
 
 # The soak (make soak): data-set size, how long, how many load workers, how
@@ -66,7 +66,7 @@ SOAK_FEED_EVENTS ?= 300
 .PHONY: soak
 soak: db-up ## ghevents run under mixed load while polling and importing, for SOAK_DURATION on SOAK_EVENTS events (report in artifacts/soak/)
 	GHEVENTS_SOAK=1 SOAK_EVENTS=$(SOAK_EVENTS) SOAK_DURATION=$(SOAK_DURATION) SOAK_WORKERS=$(SOAK_WORKERS) SOAK_FEED_EVENTS=$(SOAK_FEED_EVENTS) \
-		$(GO) test -run '^TestSoak$$' -count=1 -timeout 120m -v ./internal/bench
+		$(GO) test -run '^TestSoak$$' -count=1 -timeout 120m -v ./internal/testkit/bench
 
 .PHONY: check
 check: fmt-check vet lint sqlc-check tidy-check vulncheck openapi-lint ## gofmt, go vet, staticcheck, sqlc diff, go mod tidy, govulncheck, OpenAPI lint
@@ -85,7 +85,7 @@ lint:
 	$(GO) tool staticcheck ./...
 
 .PHONY: sqlc-check
-sqlc-check: ## prove internal/store/dbgen matches sql/
+sqlc-check: ## prove the generated code (internal/store/dbgen, internal/testkit/bench/legacydb) matches sql/
 	$(GO) tool sqlc diff
 	$(GO) tool sqlc vet
 
@@ -103,7 +103,7 @@ vulncheck: ## govulncheck: fails on known vulnerabilities in reached code not li
 	./scripts/vulncheck.sh $(VULNDB_VERSION)
 
 .PHONY: sqlc-generate
-sqlc-generate: ## regenerate internal/store/dbgen from sql/
+sqlc-generate: ## regenerate internal/store/dbgen and internal/testkit/bench/legacydb from sql/
 	$(GO) tool sqlc generate
 
 .PHONY: migrate-up

@@ -1,6 +1,8 @@
 // Package sql holds the database schema (tern migrations) and the annotated
-// queries that sqlc compiles into internal/store/dbgen. The migrations are
-// embedded so the binary needs no files beside it.
+// queries that sqlc compiles: sql/queries into internal/store/dbgen (the
+// service's), sql/legacy into internal/testkit/bench/legacydb (the old
+// service's approach, for the benchmark only). The migrations are embedded
+// so the binary needs no files beside it.
 package sql
 
 import (

@@ -1,44 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ghevents/ghevents/internal/faultproxy"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/faultproxy"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
-
-// syncBuffer collects a subprocess's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // buildBinary builds ghevents into a temporary folder.
 func buildBinary(t *testing.T) string {
@@ -50,49 +30,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// pageIdentities are the (id, created_at) pairs of each page, read with
-// encoding/json.
-func pageIdentities(t *testing.T, pages [][]byte) []map[[2]string]bool {
-	t.Helper()
-	out := make([]map[[2]string]bool, len(pages))
-	for i, p := range pages {
-		var events []struct {
-			ID        string `json:"id"`
-			CreatedAt string `json:"created_at"`
-		}
-		if err := json.Unmarshal(p, &events); err != nil {
-			t.Fatal(err)
-		}
-		out[i] = map[[2]string]bool{}
-		for _, e := range events {
-			out[i][[2]string{e.ID, e.CreatedAt}] = true
-		}
-	}
-	return out
-}
-
-// storedIdentities reads the identities in the events table.
-func storedIdentities(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[[2]string]int {
-	t.Helper()
-	rows, err := pool.Query(ctx, `SELECT id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM events`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[[2]string]int{}
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			t.Fatal(err)
-		}
-		got[k]++
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 // `ghevents poll` is killed with SIGKILL while it stores a page, then
@@ -116,13 +53,11 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 	defer cancel()
 	bin := buildBinary(t)
 	pages := githubtest.UserPages(t)
-	perPage := pageIdentities(t, pages)
-	all := map[[2]string]bool{}
-	for _, p := range perPage {
-		for k := range p {
-			all[k] = true
-		}
+	perPage := make([]map[githubtest.Identity]bool, len(pages))
+	for i, p := range pages {
+		perPage[i], _ = githubtest.Identities(t, p)
 	}
+	all, _ := githubtest.Identities(t, pages...)
 	if len(all) != 227 {
 		t.Fatalf("%d distinct events served, want 227", len(all))
 	}
@@ -145,7 +80,7 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 		"GITHUB_EVENTS_URL="+srv.EventsURL().String(),
 		"GITHUB_TOKEN=ghp_KillTestToken0000000000000000000000",
 		"POLL_INTERVAL=1s", "POLL_WORKERS=1", "LOG_FORMAT=json", "LOG_LEVEL=debug", "SHUTDOWN_GRACE=30s")
-	start := func(logs *syncBuffer) *exec.Cmd {
+	start := func(logs *testkit.Buffer) *exec.Cmd {
 		cmd := exec.Command(bin, "poll")
 		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = logs, logs
@@ -161,7 +96,7 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 		}
 		return n
 	}
-	waitFor := func(what string, cond func() bool, logs *syncBuffer) {
+	waitFor := func(what string, cond func() bool, logs *testkit.Buffer) {
 		t.Helper()
 		for !cond() {
 			if ctx.Err() != nil {
@@ -174,7 +109,7 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 	// Run 1: slow inserts; SIGKILL once the first page is stored, while
 	// the next is on its way.
 	px.SetDelay(150 * time.Millisecond)
-	var logs1 syncBuffer
+	var logs1 testkit.Buffer
 	cmd := start(&logs1)
 	waitFor("the first page stored", func() bool { return count() >= len(perPage[0]) }, &logs1)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -203,7 +138,7 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 		}
 		return px.Stats().Live == 0 && n == 0
 	}, &logs1)
-	got := storedIdentities(t, ctx, direct)
+	got, _ := githubtest.StoredIdentities(t, direct)
 	k := 0
 	for k < len(perPage) {
 		in := 0
@@ -237,7 +172,7 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 	// Run 2: normal speed; it fills the rest, then stops on SIGTERM.
 	px.SetDelay(0)
 	px.Restore()
-	var logs2 syncBuffer
+	var logs2 testkit.Buffer
 	cmd = start(&logs2)
 	waitFor("every event stored", func() bool { return count() == len(all) }, &logs2)
 	waitFor("a round logged", func() bool { return strings.Contains(logs2.String(), `"msg":"poll round"`) }, &logs2)
@@ -247,7 +182,7 @@ func TestKilledMidBatchThenRestarted(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the restarted poller exited with %v:\n%s", err, logs2.String())
 	}
-	got = storedIdentities(t, ctx, direct)
+	got, _ = githubtest.StoredIdentities(t, direct)
 	if len(got) != len(all) {
 		t.Fatalf("after the restart: %d events stored, want %d", len(got), len(all))
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/devdb"
+	"github.com/ghevents/ghevents/internal/testkit"
 )
 
 // TestQuickStartFromAFreshFolder does what the README's quick start says,
@@ -113,12 +113,7 @@ func TestQuickStartFromAFreshFolder(t *testing.T) {
 // terminal does) and returns its output once it has exited.
 func makeRun(t *testing.T, dir, eventsURL string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testkit.FreeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "make", "run")
@@ -126,7 +121,7 @@ func makeRun(t *testing.T, dir, eventsURL string) string {
 	cmd.Env = append(os.Environ(), "HTTP_ADDR="+addr, "GITHUB_EVENTS_URL="+eventsURL, "POLL_INTERVAL=1h",
 		"LOG_FORMAT=text", "DATABASE_URL=", "DATA_DIR=")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out syncBuffer
+	var out testkit.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // BenchmarkMetricRequest is one /metrics/event-avg-time request over the

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/api"
-	"github.com/ghevents/ghevents/internal/faultproxy"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/faultproxy"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // loadPaths are the requests of the fault test: every metric, every chart

@@ -16,7 +16,7 @@ import (
 
 	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // fuzzPaths are every path the server answers a GET with a query on. The

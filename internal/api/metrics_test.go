@@ -18,7 +18,7 @@ import (
 	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // now is the fixed clock of the hand-worked data set.

@@ -18,7 +18,7 @@ import (
 	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // gharchiveHour is the real GH Archive hour of 2015-01-01 00:00 UTC: 7,702

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 func runCLI(t *testing.T, env []string, args ...string) (int, string, string) {

@@ -13,8 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ghevents/ghevents/internal/github/githubtest"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // TestMain lets the tests run this test binary as `ghevents` in a process
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testkit.Buffer
 	done   chan error
 }
 
@@ -44,7 +45,7 @@ func startProcess(t *testing.T, name string, env []string, args ...string) *proc
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append([]string{"GHEVENTS_TEST_MAIN=1", "GHEVENTS_TEST_VERSION=" + name}, env...)
-	p := &process{name: name, cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{name: name, cmd: cmd, stderr: &testkit.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -71,18 +72,6 @@ func (p *process) logLine(msg string) (map[string]any, string, bool) {
 		}
 	}
 	return nil, "", false
-}
-
-// waitFor polls cond every 20 ms for at most d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestPollFailoverSIGKILL runs two `ghevents poll` processes on one
@@ -118,11 +107,11 @@ func TestPollFailoverSIGKILL(t *testing.T) {
 		}
 	}
 
-	addrA, addrB := freeAddr(t), freeAddr(t)
+	addrA, addrB := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	a := startProcess(t, "a", env(addrA), "poll")
-	waitFor(t, 20*time.Second, "a stores the first pages", func() bool { return count() == len(wantBefore) })
+	testkit.WaitFor(t, 20*time.Second, "a stores the first pages", func() bool { return count() == len(wantBefore) })
 	b := startProcess(t, "b", env(addrB), "poll")
-	waitFor(t, 20*time.Second, "b stands by", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "b stands by", func() bool {
 		_, body := get("http://" + addrB + "/readyz")
 		return strings.Contains(body, `"leadership":"standby"`)
 	})
@@ -146,7 +135,7 @@ func TestPollFailoverSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.SetPages(after...)
-	waitFor(t, 20*time.Second, "b stores the new pages", func() bool { return count() == len(want) })
+	testkit.WaitFor(t, 20*time.Second, "b stores the new pages", func() bool { return count() == len(want) })
 
 	// b took the lock at most failover/5 + settle (failover*2/5) after the
 	// kill, and polled within the failover time or at the round a had
@@ -163,8 +152,8 @@ func TestPollFailoverSIGKILL(t *testing.T) {
 	if d := at.Sub(killedAt); d < 0 || d > 2*failover/5 {
 		t.Errorf("b took the lock %v after the kill, want within %v (one attempt every %v)", d, 2*failover/5, failover/5)
 	}
-	rs := rounds(srv.Requests())
-	first, ok := firstRoundAfter(rs, "b", killedAt)
+	rs := githubtest.Rounds(srv.Requests())
+	first, ok := githubtest.FirstRoundAfter(rs, "b", killedAt)
 	if !ok {
 		t.Fatal("b never polled")
 	}
@@ -174,13 +163,13 @@ func TestPollFailoverSIGKILL(t *testing.T) {
 	}
 	// (The round itself starts a moment after its time: the lock check
 	// before it, on a machine shared with other tests.)
-	if first.start.After(deadline.Add(500*time.Millisecond)) || first.start.Before(planned) {
+	if first.Start.After(deadline.Add(500*time.Millisecond)) || first.Start.Before(planned) {
 		t.Errorf("b polled at %s; the kill was at %s, a's planned round %s: want between the plan and %s",
-			first.start.Format("15:04:05.000"), killedAt.Format("15:04:05.000"), planned.Format("15:04:05.000"), deadline.Format("15:04:05.000"))
+			first.Start.Format("15:04:05.000"), killedAt.Format("15:04:05.000"), planned.Format("15:04:05.000"), deadline.Format("15:04:05.000"))
 	}
 	t.Logf("killed a at %s (its next round planned at %s); b took the lock %v later and polled %v later",
-		killedAt.Format("15:04:05.000"), planned.Format("15:04:05.000"), at.Sub(killedAt).Round(time.Millisecond), first.start.Sub(killedAt).Round(time.Millisecond))
-	assertNoParallelRounds(t, rs)
+		killedAt.Format("15:04:05.000"), planned.Format("15:04:05.000"), at.Sub(killedAt).Round(time.Millisecond), first.Start.Sub(killedAt).Round(time.Millisecond))
+	githubtest.AssertNoParallelRounds(t, rs)
 
 	// b exits cleanly; every event served is stored once.
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -190,23 +179,9 @@ func TestPollFailoverSIGKILL(t *testing.T) {
 		t.Errorf("b exited with %v", err)
 	}
 	b.done <- nil
-	got := map[githubtest.Identity]bool{}
-	rows, err := pool.Query(context.Background(), `SELECT id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM events`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for rows.Next() {
-		var id githubtest.Identity
-		if err := rows.Scan(&id.ID, &id.CreatedAt); err != nil {
-			t.Fatal(err)
-		}
-		got[id] = true
-		n++
-	}
-	rows.Close()
+	got, n := githubtest.StoredIdentities(t, pool)
 	for id := range want {
-		if !got[id] {
+		if got[id] == 0 {
 			t.Errorf("event %v served but not stored", id)
 		}
 	}
@@ -221,60 +196,4 @@ func TestPollFailoverSIGKILL(t *testing.T) {
 	if _, line, ok := b.logLine("poller standby: another poller holds the leader lock"); ok && !strings.Contains(line, `"leader":"ghevents poller `) {
 		t.Errorf("the standby's line does not name the leader: %s", line)
 	}
-}
-
-// round is one polling round as the fake GitHub saw it: from the request
-// for the first page to the answer of the last page before the next round.
-type round struct {
-	poller     string
-	start, end time.Time
-}
-
-// rounds groups the requests received by poller (User-Agent) into rounds.
-func rounds(reqs []githubtest.Request) []round {
-	var out []round
-	open := map[string]int{}
-	for _, r := range reqs {
-		who := strings.TrimPrefix(r.Header.Get("User-Agent"), "ghevents/")
-		end := r.Answered
-		if end.IsZero() {
-			end = r.Received
-		}
-		if i, ok := open[who]; ok && r.Page > 1 {
-			out[i].end = later(out[i].end, end)
-			continue
-		}
-		open[who] = len(out)
-		out = append(out, round{poller: who, start: r.Received, end: end})
-	}
-	return out
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
-func assertNoParallelRounds(t *testing.T, rs []round) {
-	t.Helper()
-	for i, a := range rs {
-		for _, b := range rs[i+1:] {
-			if a.poller != b.poller && a.start.Before(b.end) && b.start.Before(a.end) {
-				t.Errorf("rounds ran in parallel: %s %s..%s and %s %s..%s", a.poller,
-					a.start.Format("15:04:05.000"), a.end.Format("15:04:05.000"),
-					b.poller, b.start.Format("15:04:05.000"), b.end.Format("15:04:05.000"))
-			}
-		}
-	}
-}
-
-func firstRoundAfter(rs []round, who string, t0 time.Time) (round, bool) {
-	for _, r := range rs {
-		if r.poller == who && r.start.After(t0) {
-			return r, true
-		}
-	}
-	return round{}, false
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/model"
-	"github.com/ghevents/ghevents/internal/opsmetrics"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
 )
@@ -33,53 +32,12 @@ func importCommand() command {
 			"is already stored. Bad lines and files are reported and skipped; the exit status is 1 if\n" +
 			"anything was bad or the import was interrupted (rerun it to finish: nothing is stored twice).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
-			types := fs.String("types", "", "only these event types, comma-separated (e.g. PushEvent,WatchEvent)")
-			since := fs.String("since", "", "only events created at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")
-			until := fs.String("until", "", "only events created before this time (RFC 3339, or YYYY-MM-DD in UTC)")
-			noPayload := fs.Bool("no-payload", false, "do not store the events' raw JSON (the raw column stays NULL; saves space and time)")
-			batchSize := fs.Int("batch-size", 5000, "events stored per statement (1 to 100000)")
-			jobs := fs.Int("jobs", 0, "files read and batches written at once, one database connection each (default min(2, DB_MAX_CONNS); at most DB_MAX_CONNS)")
-			retryFor := fs.Duration("retry-for", time.Minute, "how long to retry a batch while the database is unreachable before giving up")
-			metricsAddr := fs.String("metrics-addr", "", "while the import runs, serve /healthz and /internal/metrics (import counters) on this address, e.g. :9101")
+			var fl importFlags
+			fl.register(fs)
 			return func(ctx context.Context, a *app, args []string) error {
-				if len(args) == 0 {
-					return usagef("give at least one SOURCE (a file, a directory, - or a URL)")
-				}
-				o := importer.Options{NoPayload: *noPayload, BatchSize: *batchSize, Jobs: *jobs, RetryFor: *retryFor, Log: a.log}
-				var err error
-				if o.Types, err = parseTypes(*types); err != nil {
+				o, err := fl.options(a, args)
+				if err != nil {
 					return err
-				}
-				if o.Since, err = parseTimeFlag("since", *since); err != nil {
-					return err
-				}
-				if o.Until, err = parseTimeFlag("until", *until); err != nil {
-					return err
-				}
-				if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
-					return usagef("--since %s is not before --until %s", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
-				}
-				if o.BatchSize < 1 || o.BatchSize > 100_000 {
-					return usagef("--batch-size %d: want 1 to 100000", o.BatchSize)
-				}
-				if o.Jobs == 0 {
-					o.Jobs = int(min(2, a.cfg.DBMaxConns))
-				}
-				if o.Jobs < 1 || o.Jobs > int(a.cfg.DBMaxConns) {
-					return usagef("--jobs %d: want 1 to DB_MAX_CONNS (%d)", o.Jobs, a.cfg.DBMaxConns)
-				}
-				if o.RetryFor <= 0 {
-					return usagef("--retry-for %v: want a positive duration", o.RetryFor)
-				}
-				if *metricsAddr != "" {
-					if _, _, err := net.SplitHostPort(*metricsAddr); err != nil {
-						return usagef("--metrics-addr %q: want host:port, such as :9101", *metricsAddr)
-					}
-				}
-				for _, s := range args {
-					if _, err := importer.ExpandRanges(s); err != nil {
-						return usageError{err.Error()}
-					}
 				}
 				// A bar on a terminal; otherwise one log line per file.
 				if a.stdout == os.Stdout && term.IsTerminal(int(os.Stderr.Fd())) {
@@ -91,8 +49,8 @@ func importCommand() command {
 					return err
 				}
 				defer closeStore()
-				if *metricsAddr != "" {
-					stop, err := a.serveImportMetrics(s, &o, *metricsAddr)
+				if fl.metricsAddr != "" {
+					stop, err := a.serveImportMetrics(s, &o, fl.metricsAddr)
 					if err != nil {
 						return err
 					}
@@ -112,6 +70,72 @@ func importCommand() command {
 			}
 		},
 	}
+}
+
+// importFlags are the flags of `ghevents import`.
+type importFlags struct {
+	types, since, until string
+	noPayload           bool
+	batchSize, jobs     int
+	retryFor            time.Duration
+	metricsAddr         string
+}
+
+func (fl *importFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&fl.types, "types", "", "only these event types, comma-separated (e.g. PushEvent,WatchEvent)")
+	fs.StringVar(&fl.since, "since", "", "only events created at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")
+	fs.StringVar(&fl.until, "until", "", "only events created before this time (RFC 3339, or YYYY-MM-DD in UTC)")
+	fs.BoolVar(&fl.noPayload, "no-payload", false, "do not store the events' raw JSON (the raw column stays NULL; saves space and time)")
+	fs.IntVar(&fl.batchSize, "batch-size", 5000, "events stored per statement (1 to 100000)")
+	fs.IntVar(&fl.jobs, "jobs", 0, "files read and batches written at once, one database connection each (default min(2, DB_MAX_CONNS); at most DB_MAX_CONNS)")
+	fs.DurationVar(&fl.retryFor, "retry-for", time.Minute, "how long to retry a batch while the database is unreachable before giving up")
+	fs.StringVar(&fl.metricsAddr, "metrics-addr", "", "while the import runs, serve /healthz and /internal/metrics (import counters) on this address, e.g. :9101")
+}
+
+// options checks the flags and the sources (before anything is opened) and
+// turns them into the importer's options; a bad one is a usage error that
+// names it.
+func (fl *importFlags) options(a *app, args []string) (importer.Options, error) {
+	if len(args) == 0 {
+		return importer.Options{}, usagef("give at least one SOURCE (a file, a directory, - or a URL)")
+	}
+	o := importer.Options{NoPayload: fl.noPayload, BatchSize: fl.batchSize, Jobs: fl.jobs, RetryFor: fl.retryFor, Log: a.log}
+	var err error
+	if o.Types, err = parseTypes(fl.types); err != nil {
+		return o, err
+	}
+	if o.Since, err = parseTimeFlag("since", fl.since); err != nil {
+		return o, err
+	}
+	if o.Until, err = parseTimeFlag("until", fl.until); err != nil {
+		return o, err
+	}
+	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
+		return o, usagef("--since %s is not before --until %s", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
+	}
+	if o.BatchSize < 1 || o.BatchSize > 100_000 {
+		return o, usagef("--batch-size %d: want 1 to 100000", o.BatchSize)
+	}
+	if o.Jobs == 0 {
+		o.Jobs = int(min(2, a.cfg.DBMaxConns))
+	}
+	if o.Jobs < 1 || o.Jobs > int(a.cfg.DBMaxConns) {
+		return o, usagef("--jobs %d: want 1 to DB_MAX_CONNS (%d)", o.Jobs, a.cfg.DBMaxConns)
+	}
+	if o.RetryFor <= 0 {
+		return o, usagef("--retry-for %v: want a positive duration", o.RetryFor)
+	}
+	if fl.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(fl.metricsAddr); err != nil {
+			return o, usagef("--metrics-addr %q: want host:port, such as :9101", fl.metricsAddr)
+		}
+	}
+	for _, s := range args {
+		if _, err := importer.ExpandRanges(s); err != nil {
+			return o, usageError{err.Error()}
+		}
+	}
+	return o, nil
 }
 
 // parseTypes splits a --types list and checks each name.
@@ -166,17 +190,10 @@ func printImportSummary(a *app, sum importer.Summary) {
 }
 
 // serveImportMetrics serves /healthz, /readyz and /internal/metrics with the
-// import's counters on addr until stop is called; o.Progress is wrapped to
-// count.
+// import's counters (o.Metrics) on addr until stop is called.
 func (a *app) serveImportMetrics(s *store.Store, o *importer.Options, addr string) (stop func(), err error) {
-	next := o.Progress
-	if next == nil {
-		next = importer.LogProgress(a.log)
-	}
-	progress := opsmetrics.NewImportProgress(next)
-	o.Progress = progress
 	reg := storeRegistry(s)
-	reg.MustRegister(progress)
+	o.Metrics = importer.NewMetrics(reg)
 	mux := http.NewServeMux()
 	telemetry.Register(mux, reg, []telemetry.Check{{Name: "database", Fn: s.CheckReady}})
 	l, err := net.Listen("tcp", addr)

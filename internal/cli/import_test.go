@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/github/githubtest"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 func TestImportCommand(t *testing.T) {
@@ -88,8 +89,8 @@ func TestImportMetricsAddr(t *testing.T) {
 		}
 	}()
 
-	addr := freeAddr(t)
-	var stdout, stderr syncBuffer
+	addr := testkit.FreeAddr(t)
+	var stdout, stderr testkit.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"import", "--metrics-addr", addr, "--batch-size", "1", src.URL + "/2024-01-01-0.json"},

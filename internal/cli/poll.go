@@ -11,7 +11,6 @@ import (
 	"github.com/ghevents/ghevents/internal/api"
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/leader"
-	"github.com/ghevents/ghevents/internal/opsmetrics"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
@@ -37,14 +36,13 @@ func pollCommand() command {
 					return err
 				}
 				defer closeStore()
-				pl, err := a.newPolling(s)
+				reg := storeRegistry(s)
+				pl, err := a.newPolling(s, reg)
 				if err != nil {
 					return err
 				}
 				parts := []named{{"poller", pl.run}}
 				if addr := a.cfg.PollMetricsAddr; addr != "" {
-					reg := storeRegistry(s)
-					pl.register(reg)
 					mux := http.NewServeMux()
 					telemetry.Register(mux, reg, append([]telemetry.Check{{Name: "database", Fn: s.CheckReady}}, pl.checks()...))
 					parts = append(parts, named{"metrics", func(ctx context.Context) error {
@@ -67,8 +65,8 @@ type polling struct {
 	metrics *poller.Metrics
 }
 
-// newPolling prepares the polling half over s.
-func (a *app) newPolling(s *store.Store) (*polling, error) {
+// newPolling prepares the polling half over s; its metrics go to reg.
+func (a *app) newPolling(s *store.Store, reg prometheus.Registerer) (*polling, error) {
 	client, err := github.NewClient(github.ClientConfig{
 		EventsURL: a.cfg.GitHubEventsURL,
 		Token:     a.cfg.GitHubToken.Reveal(),
@@ -82,11 +80,12 @@ func (a *app) newPolling(s *store.Store) (*polling, error) {
 		Key:      leader.Key(client.EventsURL()),
 		Failover: a.cfg.PollFailover,
 		Log:      a.log.With(slog.String("component", "leader")),
+		Metrics:  leader.NewMetrics(reg),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &polling{a: a, s: s, client: client, elector: e, metrics: poller.NewMetrics()}, nil
+	return &polling{a: a, s: s, client: client, elector: e, metrics: poller.NewMetrics(reg)}, nil
 }
 
 // run takes part in the election until ctx ends, polling while leader.
@@ -116,16 +115,11 @@ func (pl *polling) run(ctx context.Context) error {
 	})
 }
 
-// register adds the poller's and the election's metrics to reg.
-func (pl *polling) register(reg prometheus.Registerer) {
-	reg.MustRegister(opsmetrics.NewPollerCollector(pl.metrics), opsmetrics.NewLeaderCollector(pl.elector))
-}
-
 // checks are the readiness conditions of the polling half: the election
 // works (the role is shown), and the leader's rounds succeed.
 func (pl *polling) checks() []telemetry.Check {
 	return []telemetry.Check{
 		{Name: "leadership", Fn: pl.elector.Ready, Detail: pl.elector.Role},
-		{Name: "poller", Fn: pollerCheck(pl.metrics.Snapshot, pl.a.cfg.PollInterval, pl.elector.LeadingSince)},
+		{Name: "poller", Fn: pollerCheck(pl.metrics.LastRound, pl.metrics.LastWait, pl.a.cfg.PollInterval, pl.elector.LeadingSince)},
 	}
 }

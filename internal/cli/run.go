@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/poller"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ghevents/ghevents/internal/retention"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
@@ -31,12 +31,11 @@ func runCommand() command {
 					return err
 				}
 				defer closeStore()
-				pl, err := a.newPolling(s)
+				reg := storeRegistry(s)
+				pl, err := a.newPolling(s, reg)
 				if err != nil {
 					return err
 				}
-				reg := storeRegistry(s)
-				pl.register(reg)
 				checks := append([]telemetry.Check{{Name: "database", Fn: s.CheckReady}}, pl.checks()...)
 				return runAll(ctx, a.log,
 					named{"poller", pl.run},
@@ -52,25 +51,23 @@ type named struct {
 	run  func(ctx context.Context) error
 }
 
-// runAll runs the parts until ctx ends or one of them fails; a failure stops
-// the others. Each part ends cleanly on its own (drains, finishes requests).
+// runAll runs the parts until ctx ends or one of them fails; a failure
+// (logged, and returned) cancels the others' context. Each part ends
+// cleanly on its own (drains, finishes requests); context.Canceled is a
+// normal end.
 func runAll(ctx context.Context, log *slog.Logger, parts ...named) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var wg sync.WaitGroup
-	errs := make([]error, len(parts))
-	for i, p := range parts {
-		wg.Go(func() {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range parts {
+		g.Go(func() error {
 			err := p.run(ctx)
-			if err != nil && !errors.Is(err, context.Canceled) {
-				errs[i] = fmt.Errorf("%s: %w", p.name, err)
-				log.Error("stopping: "+p.name+" failed", slog.String("error", err.Error()))
-				cancel(errs[i])
+			if err == nil || errors.Is(err, context.Canceled) {
+				return nil
 			}
+			log.Error("stopping: "+p.name+" failed", slog.String("error", err.Error()))
+			return fmt.Errorf("%s: %w", p.name, err)
 		})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return g.Wait()
 }
 
 // runRetention sweeps old events when RETENTION is set.
@@ -86,15 +83,14 @@ func (a *app) runRetention(ctx context.Context, s *store.Store) error {
 // pollerCheck is ready while the leader's polling rounds succeed: the last
 // one of its term finished recently (a few waits ago), or the term began
 // only a little while ago. A standby does not poll: it is ready.
-func pollerCheck(snapshot func() poller.Snapshot, interval time.Duration, leadingSince func() (time.Time, bool)) func(context.Context) error {
+func pollerCheck(lastRound func() time.Time, lastWait func() time.Duration, interval time.Duration, leadingSince func() (time.Time, bool)) func(context.Context) error {
 	return func(context.Context) error {
 		started, leading := leadingSince()
 		if !leading {
 			return nil
 		}
-		snap := snapshot()
-		allowed := max(3*interval, 3*snap.LastWait, 10*time.Minute)
-		last := snap.LastRound
+		allowed := max(3*interval, 3*lastWait(), 10*time.Minute)
+		last := lastRound()
 		if last.Before(started) {
 			last = time.Time{} // a round of an earlier term
 		}

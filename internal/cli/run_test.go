@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/github/githubtest"
-	"github.com/ghevents/ghevents/internal/poller"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // TestRunMigratesPollsAndServes: `ghevents run` on an empty database
@@ -23,16 +22,11 @@ func TestRunMigratesPollsAndServes(t *testing.T) {
 	pages := githubtest.EventsPages(t)[:3]
 	want, _ := githubtest.Identities(t, pages...)
 	srv := githubtest.NewServer(t, githubtest.Options{Pages: pages})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := testkit.FreeAddr(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"run"}, []string{
@@ -117,7 +111,7 @@ func TestPollerCheck(t *testing.T) {
 		{"a round of an earlier term does not count", true, now.Add(-11 * time.Minute), now.Add(-12 * time.Minute), 0, "no polling round has succeeded since this process became leader"},
 	}
 	for _, c := range cases {
-		check := pollerCheck(func() poller.Snapshot { return poller.Snapshot{LastRound: c.lastRound, LastWait: c.lastWait} },
+		check := pollerCheck(func() time.Time { return c.lastRound }, func() time.Duration { return c.lastWait },
 			interval, func() (time.Time, bool) { return c.since, c.leading })
 		err := check(context.Background())
 		switch {

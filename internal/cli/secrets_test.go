@@ -5,18 +5,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ghevents/ghevents/internal/faultproxy"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/faultproxy"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // secretRole creates a login role with a password that may use the test
@@ -84,6 +85,7 @@ func leaks(text string, secrets ...string) []string {
 func TestSecretsNeverShown(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	testEnd, _ := ctx.Deadline()
 	defer cancel()
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
@@ -113,12 +115,7 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	// 1. poll (JSON logs, its own /internal/metrics and /readyz): two
 	// failed rounds, one stored, a database outage.
-	ml, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsAddr := ml.Addr().String()
-	ml.Close()
+	metricsAddr := testkit.FreeAddr(t)
 	scrapePoller := func() {
 		for _, p := range []string{"/internal/metrics", "/readyz"} {
 			resp, err := http.Get("http://" + metricsAddr + p)
@@ -134,13 +131,13 @@ func TestSecretsNeverShown(t *testing.T) {
 			seen.Write(b)
 		}
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.Buffer
 	pctx, stopPoll := context.WithCancel(ctx)
 	done := make(chan int, 1)
 	go func() {
 		done <- run(pctx, []string{"poll"}, append(base, "LOG_FORMAT=json", "POLL_METRICS_ADDR="+metricsAddr), &stdout, &stderr)
 	}()
-	waitUntil(t, ctx, "a round stored", func() bool { return strings.Contains(stderr.String(), `"msg":"poll round"`) })
+	testkit.WaitFor(t, time.Until(testEnd), "a round stored", func() bool { return strings.Contains(stderr.String(), `"msg":"poll round"`) })
 	scrapePoller()
 	px.Cut()
 	srv.Push(githubtest.ServerError(1)) // the next round fails, its retry waits; meanwhile the database is away
@@ -159,13 +156,8 @@ func TestSecretsNeverShown(t *testing.T) {
 	seen.WriteString(stdout.String() + stderr.String())
 
 	// 2. run (text logs): serve, answer, lose the database, answer again.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var rout, rerr syncBuffer
+	addr := testkit.FreeAddr(t)
+	var rout, rerr testkit.Buffer
 	rctx, stopRun := context.WithCancel(ctx)
 	go func() {
 		done <- run(rctx, []string{"run"}, append(base, "HTTP_ADDR="+addr, "LOG_FORMAT=text"), &rout, &rerr)
@@ -183,7 +175,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 		return resp.StatusCode, head + string(body)
 	}
-	waitUntil(t, ctx, "the server ready", func() bool { s, _ := fetch("/readyz"); return s == 200 })
+	testkit.WaitFor(t, time.Until(testEnd), "the server ready", func() bool { s, _ := fetch("/readyz"); return s == 200 })
 	paths := []string{"/readyz", "/internal/metrics", "/metrics/event-avg-time?event_type=PushEvent",
 		"/metrics/events-total-count?offset=60", "/metrics/multiple-events-repos?event_type=PushEvent",
 		"/visualization/events-total-count?offset=60", "/metrics/events-total-count?offset=-1", "/healthz"}
@@ -208,20 +200,15 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	seen.WriteString(rout.String() + rerr.String())
 	// readyz, metrics, 3 metrics, a chart, a 422, healthz.
-	if want := []int{503, 200, 503, 503, 503, 503, 422, 200}; !equalInts(statuses["away"], want) {
+	if want := []int{503, 200, 503, 503, 503, 503, 422, 200}; !slices.Equal(statuses["away"], want) {
 		t.Errorf("statuses with the database away %v, want %v", statuses["away"], want)
 	}
-	if want := []int{200, 200, 200, 200, 200, 200, 422, 200}; !equalInts(statuses["up"], want) || !equalInts(statuses["back"], want) {
+	if want := []int{200, 200, 200, 200, 200, 200, 422, 200}; !slices.Equal(statuses["up"], want) || !slices.Equal(statuses["back"], want) {
 		t.Errorf("statuses up %v, back %v, want %v", statuses["up"], statuses["back"], want)
 	}
 
 	// 3. Starts that cannot connect: nothing listens; a URL that does not parse.
-	l, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := testkit.FreeAddr(t)
 	down := withPassword
 	down.Host = closed
 	for _, env := range [][]string{
@@ -249,26 +236,4 @@ func TestSecretsNeverShown(t *testing.T) {
 		t.Fatalf("secrets shown: %q", found)
 	}
 	t.Logf("%d bytes of logs and answers checked: no secret", len(all))
-}
-
-func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		if ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,7 +115,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	c := &Client{
 		http:      cfg.HTTPClient,
 		events:    &u,
-		userAgent: "ghevents/" + cmpOr(cfg.Version, "dev"),
+		userAgent: "ghevents/" + cmp.Or(cfg.Version, "dev"),
 		authorize: func(http.Header) {},
 		maxBody:   cfg.MaxBodyBytes,
 		now:       cfg.Now,
@@ -132,13 +133,6 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.authorize = func(h http.Header) { h.Set("Authorization", "Bearer "+token) }
 	}
 	return c, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // EventsURL returns the events URL with any password hidden, to name the

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 )
 
 const token = "ghp_TESTTOKEN0123456789abcdefghijklmnop"

@@ -76,47 +76,6 @@ func NextLink(h http.Header, base *url.URL) (string, error) {
 	return "", nil
 }
 
-// FormatLink writes links as a Link header value that ParseLink reads back
-// as the same links (parameters in name order).
-func FormatLink(links []Link) string {
-	var b strings.Builder
-	for i, l := range links {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('<')
-		b.WriteString(l.URL)
-		b.WriteByte('>')
-		if l.Rel != nil {
-			b.WriteString(`; rel=`)
-			writeQuoted(&b, strings.Join(l.Rel, " "))
-		}
-		names := make([]string, 0, len(l.Params))
-		for k := range l.Params {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		for _, k := range names {
-			b.WriteString("; ")
-			b.WriteString(k)
-			b.WriteByte('=')
-			writeQuoted(&b, l.Params[k])
-		}
-	}
-	return b.String()
-}
-
-func writeQuoted(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-}
-
 // linkParser reads a Link header value left to right.
 type linkParser struct {
 	s string

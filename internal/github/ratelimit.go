@@ -2,11 +2,12 @@ package github
 
 import (
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ghevents/ghevents/internal/backoff"
 )
 
 // Bounds of every wait derived from GitHub's headers. A header with an
@@ -92,35 +93,20 @@ func ParseRateLimit(h http.Header) RateLimit {
 		Resource:  truncate(strings.TrimSpace(h.Get("X-RateLimit-Resource")), 40),
 	}
 	// An epoch second; anything outside 1970..9999 is nonsense.
-	if s, ok := parseDigits(h.Get("X-RateLimit-Reset")); ok && s > 0 && s < 253402300800 {
-		r.Reset = time.Unix(s, 0).UTC()
+	if s, err := strconv.ParseUint(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 63); err == nil && s > 0 && s < 253402300800 {
+		r.Reset = time.Unix(int64(s), 0).UTC()
 	}
 	return r
 }
 
-// parseCount reads a non-negative count, -1 when absent or malformed.
+// parseCount reads a non-negative count of at most MaxInt32 (ASCII digits,
+// surrounding spaces allowed), -1 when absent or malformed.
 func parseCount(v string) int64 {
-	n, ok := parseDigits(v)
-	if !ok || n > math.MaxInt32 {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 31)
+	if err != nil {
 		return -1
 	}
-	return n
-}
-
-// parseDigits reads a string of ASCII digits (surrounding spaces allowed).
-// Signs, decimals and values beyond int64 are refused.
-func parseDigits(v string) (int64, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" || len(v) > 19 {
-		return 0, false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
+	return int64(n)
 }
 
 // ParseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date
@@ -133,22 +119,14 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 		return 0, false
 	}
 	if v[0] >= '0' && v[0] <= '9' {
-		allDigits := true
-		for i := 0; i < len(v); i++ {
-			if v[i] < '0' || v[i] > '9' {
-				allDigits = false
-				break
-			}
-		}
-		if !allDigits {
+		n, err := strconv.ParseUint(v, 10, 64)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return MaxRetryAfter, true // more digits than an hour of seconds needs
+		case err != nil:
 			return 0, false
 		}
-		// More digits than an hour of seconds needs: it is huge, cap it.
-		if len(v) > 9 {
-			return MaxRetryAfter, true
-		}
-		n, _ := strconv.ParseInt(v, 10, 64)
-		return min(time.Duration(n)*time.Second, MaxRetryAfter), true
+		return time.Duration(min(n, uint64(MaxRetryAfter/time.Second))) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
@@ -161,14 +139,11 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 // ParsePollInterval reads X-Poll-Interval (seconds); 0 when absent or
 // malformed, capped at MaxPollInterval.
 func ParsePollInterval(v string) time.Duration {
-	n, ok := parseDigits(v)
-	if !ok || n == 0 {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 63)
+	if err != nil || n == 0 {
 		return 0
 	}
-	if n > int64(MaxPollInterval/time.Second) {
-		return MaxPollInterval
-	}
-	return time.Duration(n) * time.Second
+	return time.Duration(min(n, uint64(MaxPollInterval/time.Second))) * time.Second
 }
 
 // RetryDelay says how long to wait before retrying a request that failed
@@ -195,26 +170,10 @@ func RetryDelay(err error, attempt int, now time.Time, rnd float64) (time.Durati
 			if d, ok := se.Rate.UntilReset(now); ok {
 				return max(d, MinRetryWait), WaitRateLimit
 			}
-			return exponential(SecondaryBase, SecondaryMax, attempt), WaitRateLimit
+			return backoff.Step(SecondaryBase, SecondaryMax, attempt), WaitRateLimit
 		case KindSecondary:
-			return exponential(SecondaryBase, SecondaryMax, attempt), WaitSecondary
+			return backoff.Step(SecondaryBase, SecondaryMax, attempt), WaitSecondary
 		}
 	}
-	d := exponential(BackoffBase, BackoffMax, attempt)
-	if math.IsNaN(rnd) || rnd > 1 {
-		rnd = 1
-	}
-	if rnd < 0 {
-		rnd = 0
-	}
-	return d/2 + time.Duration(rnd*float64(d/2)), WaitBackoff
-}
-
-// exponential is base·2^(attempt-1), capped at limit.
-func exponential(base, limit time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
+	return backoff.Jitter(backoff.Step(BackoffBase, BackoffMax, attempt), rnd), WaitBackoff
 }

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/gen"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/gen"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // heapPeak samples the Go heap in use until stop is called and returns

@@ -1,40 +1,21 @@
 package importer_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ghevents/ghevents/internal/faultproxy"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/faultproxy"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
-
-// lockedBuffer collects log lines from the import's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The database connections are cut again and again while an import runs
 // (through a TCP proxy: every 3 MB the importer sends, every connection
@@ -79,7 +60,7 @@ func TestImportSurvivesConnectionCuts(t *testing.T) {
 		}
 	}
 
-	var logs lockedBuffer
+	var logs testkit.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	px.CutEvery(3_000_000, 100*time.Millisecond)
 	sum, err := importer.New(s, importer.Options{BatchSize: 200, Jobs: 2, RetryFor: time.Minute, Log: log}).

@@ -74,6 +74,9 @@ type Options struct {
 	Progress Progress
 	// Log receives warnings about bad input and retries (default: discarded).
 	Log *slog.Logger
+	// Metrics receives the import's counters (default: a new set,
+	// registered nowhere).
+	Metrics *Metrics
 }
 
 const (
@@ -192,6 +195,9 @@ func New(sink Sink, o Options) *Importer {
 	if o.Progress == nil {
 		o.Progress = LogProgress(o.Log)
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
 	im := &Importer{sink: sink, o: o}
 	if len(o.Types) > 0 {
 		im.types = make(map[string]bool, len(o.Types))
@@ -228,7 +234,7 @@ func (im *Importer) Run(ctx context.Context, sources []string) (Summary, error) 
 		files:   make([]*fileState, len(srcs)),
 	}
 	for i, s := range srcs {
-		r.files[i] = &fileState{src: s, res: FileResult{Name: s.name, Size: -1}}
+		r.files[i] = &fileState{src: s, res: FileResult{Name: s.name, Size: -1}, metrics: im.o.Metrics}
 	}
 	stopTicker := r.tick()
 
@@ -324,10 +330,12 @@ func (r *run) aborted() bool {
 type fileState struct {
 	src     source
 	started bool
+	opened  bool // counted in files_in_progress until done
 	start   time.Time
 
 	// Live counters, read by the progress ticker.
 	bytes, events, filtered, stored, dups, bad atomic.Int64
+	metrics                                    *Metrics
 
 	mu       sync.Mutex
 	res      FileResult
@@ -342,6 +350,7 @@ type fileState struct {
 func (f *fileState) addBad(log *slog.Logger, line int64, reason string) {
 	f.res.BadLines++
 	f.bad.Add(1)
+	f.metrics.BadLines.Inc()
 	if len(f.res.Bad) < maxBadShown {
 		f.res.Bad = append(f.res.Bad, BadLine{Line: line, Reason: reason})
 		log.Warn("bad line", slog.String("file", f.src.name), slog.Int64("line", line), slog.String("reason", reason))
@@ -375,6 +384,7 @@ func (f *fileState) finishLocked(r *run) {
 	if hidden := f.res.BadLines - int64(len(f.res.Bad)); hidden > 0 {
 		r.im.o.Log.Warn("more bad lines not shown", slog.String("file", f.src.name), slog.Int64("count", hidden))
 	}
+	f.metrics.fileDone(f.res, f.opened)
 	r.im.o.Progress.FileDone(f.res)
 }
 

@@ -22,13 +22,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 const testdata = "../../testdata/github/"
@@ -499,7 +500,7 @@ func TestImportWhilePollerStores(t *testing.T) {
 			for {
 				n, err := s.InsertEvents(ctx, page)
 				var pgErr *pgconn.PgError
-				if errors.As(err, &pgErr) && pgErr.Code == "40P01" {
+				if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.DeadlockDetected {
 					continue
 				}
 				if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/model"
 )
@@ -66,15 +68,18 @@ type reader struct {
 	lr  lineReader
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, for the file and for
+// the import's metrics.
 type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
+	r     io.Reader
+	n     *atomic.Int64
+	total prometheus.Counter
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	c.total.Add(float64(n))
 	return n, err
 }
 
@@ -111,82 +116,21 @@ var errInterrupted = errors.New("interrupted")
 // scan reads f line by line and returns the number of lines read, and why
 // it stopped before the end (nil when it read it all).
 func (rd *reader) scan(r *run, f *fileState) (lineNo int64, err error) {
-	im := r.im
-	ctx := r.ctx
-	body, size, err := im.open(ctx, f.src)
+	src, closeSrc, err := rd.open(r, f)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return 0, fmt.Errorf("cannot open: %w", err)
+		return 0, err
 	}
-	defer body.Close()
-	f.mu.Lock()
-	f.res.Size = size
-	f.mu.Unlock()
-	im.o.Progress.FileStarted(f.src.name, size)
+	defer closeSrc()
+	rd.lr.reset(src, r.im.o.MaxLineBytes)
 
-	// Closing the body unblocks a read waiting on the network when the
-	// import is interrupted.
-	stopWatch := context.AfterFunc(ctx, func() { body.Close() })
-	defer stopWatch()
-
-	in := bufio.NewReaderSize(countingReader{r: body, n: &f.bytes}, 256<<10)
-	var src io.Reader = in
-	if magic, _ := in.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(in)
-		if err != nil {
-			return 0, fmt.Errorf("not a valid gzip file: %w", err)
-		}
-		defer zr.Close()
-		src = bufio.NewReaderSize(zr, 256<<10)
-	}
-	rd.lr.reset(src, im.o.MaxLineBytes)
-
-	b := r.newBatch(f)
-	seq := 0
-	send := func(end int64) bool {
-		b.end = end
-		if len(b.events) == 0 {
-			return true
-		}
-		for i := range b.events {
-			if !im.o.NoPayload {
-				from := 0
-				if i > 0 {
-					from = b.rawEnd[i-1]
-				}
-				b.events[i].Raw = b.arena[from:b.rawEnd[i]:b.rawEnd[i]]
-			}
-		}
-		b.seq = seq
-		seq++
-		f.mu.Lock()
-		f.ends = append(f.ends, end)
-		f.ok = append(f.ok, false)
-		f.pending++
-		f.mu.Unlock()
-		select {
-		case r.batches <- b:
-		case <-r.abort:
-			f.mu.Lock()
-			f.pending--
-			f.mu.Unlock()
-			r.recycle(b)
-			return false
-		}
-		b = r.newBatch(f)
-		return true
-	}
-
+	bt := &batcher{r: r, f: f, b: r.newBatch(f)}
 	stop := func(why error) (int64, error) {
-		send(lineNo)
+		bt.send(lineNo)
 		return lineNo, why
 	}
 	for {
 		select {
-		case <-ctx.Done():
+		case <-r.ctx.Done():
 			return stop(errInterrupted)
 		case <-r.abort:
 			return stop(errInterrupted)
@@ -197,7 +141,7 @@ func (rd *reader) scan(r *run, f *fileState) (lineNo int64, err error) {
 			if err == io.EOF {
 				return stop(nil)
 			}
-			if ctx.Err() != nil {
+			if r.ctx.Err() != nil {
 				return stop(errInterrupted)
 			}
 			return stop(fmt.Errorf("read stopped after line %d (truncated or corrupt file): %w", lineNo, err))
@@ -205,51 +149,154 @@ func (rd *reader) scan(r *run, f *fileState) (lineNo int64, err error) {
 		lineNo++
 		if tooLong {
 			f.mu.Lock()
-			f.addBad(im.o.Log, lineNo, fmt.Sprintf("line longer than %d bytes", im.o.MaxLineBytes))
+			f.addBad(r.im.o.Log, lineNo, fmt.Sprintf("line longer than %d bytes", r.im.o.MaxLineBytes))
 			f.mu.Unlock()
 			continue
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+		if err := rd.decode(bt, line, lineNo); err != nil {
+			return stop(err)
 		}
-		e, err := rd.dec.Event(line)
-		if err != nil {
-			var be *github.BadEventError
-			if errors.As(err, &be) && errors.Is(be, github.ErrOldLayout) {
-				// The whole dump is in the old layout: say it once.
-				return stop(fmt.Errorf("line %d: %w", lineNo, github.ErrOldLayout))
-			}
-			reason := err.Error()
-			if be != nil {
-				reason = be.Reason
-			}
-			f.mu.Lock()
-			f.addBad(im.o.Log, lineNo, reason)
-			f.mu.Unlock()
-			continue
-		}
-		f.events.Add(1)
-		if !im.keep(&e) {
-			f.filtered.Add(1)
-			continue
-		}
-		if im.o.NoPayload {
-			e.Raw = nil
-		} else {
-			// e.Raw aliases the reader's buffer (or is a sanitised copy):
-			// copy it into the batch.
-			b.arena = append(b.arena, e.Raw...)
-			b.rawEnd = append(b.rawEnd, len(b.arena))
-			e.Raw = nil
-		}
-		b.events = append(b.events, e)
-		b.lines = append(b.lines, lineNo)
-		if len(b.events) >= im.o.BatchSize || len(b.arena) >= maxBatchBytes {
-			if !send(lineNo) {
-				return lineNo, errInterrupted
-			}
+		if bt.full() && !bt.send(lineNo) {
+			return lineNo, errInterrupted
 		}
 	}
+}
+
+// open opens f's source and tells the progress reporter; it returns the
+// reader of its lines (decompressed when the content is gzip) and what
+// closes it.
+func (rd *reader) open(r *run, f *fileState) (lines io.Reader, closeAll func(), err error) {
+	im := r.im
+	body, size, err := im.open(r.ctx, f.src)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, nil, fmt.Errorf("cannot open: %w", err)
+	}
+	f.mu.Lock()
+	f.res.Size = size
+	f.opened = true
+	f.mu.Unlock()
+	f.metrics.FilesInProgress.Inc()
+	im.o.Progress.FileStarted(f.src.name, size)
+
+	// Closing the body unblocks a read waiting on the network when the
+	// import is interrupted.
+	stopWatch := context.AfterFunc(r.ctx, func() { body.Close() })
+	closeBody := func() {
+		stopWatch()
+		body.Close()
+	}
+	in := bufio.NewReaderSize(countingReader{r: body, n: &f.bytes, total: f.metrics.BytesRead}, 256<<10)
+	if magic, _ := in.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			closeBody()
+			return nil, nil, fmt.Errorf("not a valid gzip file: %w", err)
+		}
+		return bufio.NewReaderSize(zr, 256<<10), func() { zr.Close(); closeBody() }, nil
+	}
+	return in, closeBody, nil
+}
+
+// decode reads one line into the batch: an event that passes the filters
+// is added, a line that is not an event is reported bad. The error is
+// non-nil only when the whole file must be refused (the pre-2015 layout).
+func (rd *reader) decode(bt *batcher, line []byte, lineNo int64) error {
+	im, f := bt.r.im, bt.f
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil
+	}
+	e, err := rd.dec.Event(line)
+	if err != nil {
+		var be *github.BadEventError
+		if errors.As(err, &be) && errors.Is(be, github.ErrOldLayout) {
+			// The whole dump is in the old layout: say it once.
+			return fmt.Errorf("line %d: %w", lineNo, github.ErrOldLayout)
+		}
+		reason := err.Error()
+		if be != nil {
+			reason = be.Reason
+		}
+		f.mu.Lock()
+		f.addBad(im.o.Log, lineNo, reason)
+		f.mu.Unlock()
+		return nil
+	}
+	f.events.Add(1)
+	f.metrics.EventsRead.Inc()
+	if !im.keep(&e) {
+		f.filtered.Add(1)
+		return nil
+	}
+	bt.b.add(e, lineNo, im.o.NoPayload)
+	return nil
+}
+
+// add appends e, read from line, to the batch. e.Raw aliases the reader's
+// buffer (or is a sanitised copy): it is copied into the batch's arena,
+// unless the payload is not stored.
+func (b *batch) add(e model.Event, line int64, noPayload bool) {
+	if !noPayload {
+		b.arena = append(b.arena, e.Raw...)
+		b.rawEnd = append(b.rawEnd, len(b.arena))
+	}
+	e.Raw = nil
+	b.events = append(b.events, e)
+	b.lines = append(b.lines, line)
+}
+
+// batcher gathers one file's events into batches and hands them to the
+// writers.
+type batcher struct {
+	r   *run
+	f   *fileState
+	b   *batch
+	seq int // the next batch's position among the file's
+}
+
+// full reports whether the batch is to be sent: BatchSize events, or
+// maxBatchBytes of raw JSON.
+func (bt *batcher) full() bool {
+	return len(bt.b.events) >= bt.r.im.o.BatchSize || len(bt.b.arena) >= maxBatchBytes
+}
+
+// send hands the batch, which covers the lines up to end, to the writers
+// and starts the next one; an empty batch is not sent. It returns false
+// when the import stopped instead.
+func (bt *batcher) send(end int64) bool {
+	r, f, b := bt.r, bt.f, bt.b
+	b.end = end
+	if len(b.events) == 0 {
+		return true
+	}
+	if !r.im.o.NoPayload {
+		from := 0
+		for i := range b.events {
+			b.events[i].Raw = b.arena[from:b.rawEnd[i]:b.rawEnd[i]]
+			from = b.rawEnd[i]
+		}
+	}
+	b.seq = bt.seq
+	bt.seq++
+	f.mu.Lock()
+	f.ends = append(f.ends, end)
+	f.ok = append(f.ok, false)
+	f.pending++
+	f.mu.Unlock()
+	select {
+	case r.batches <- b:
+	case <-r.abort:
+		f.mu.Lock()
+		f.pending--
+		f.mu.Unlock()
+		r.recycle(b)
+		return false
+	}
+	bt.b = r.newBatch(f)
+	return true
 }
 
 // lineReader reads lines of any length up to a limit, without holding more

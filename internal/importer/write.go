@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ghevents/ghevents/internal/backoff"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
 )
@@ -13,6 +14,12 @@ import (
 // attemptTimeout bounds one attempt at storing a batch, so a connection
 // that hangs without an error counts as the database being unreachable.
 const attemptTimeout = 2 * time.Minute
+
+// A batch is retried after retryBase, doubling per attempt up to retryMax.
+const (
+	retryBase = 100 * time.Millisecond
+	retryMax  = 5 * time.Second
+)
 
 // write stores one batch and records the outcome in its file.
 func (r *run) write(b *batch) {
@@ -43,13 +50,15 @@ func (r *run) settle(b *batch, ok bool, stored int64, rejected []BadLine) {
 	f.ok[b.seq] = ok
 	f.res.Stored += stored
 	f.stored.Add(stored)
+	f.metrics.EventsStored.Add(float64(stored))
 	for _, bl := range rejected {
 		f.addBad(r.im.o.Log, bl.Line, bl.Reason)
 	}
 	if ok {
-		dups := int64(len(b.events)) - stored - int64(len(rejected))
+		dups := max(int64(len(b.events))-stored-int64(len(rejected)), 0)
 		f.res.Duplicates += dups
 		f.dups.Add(dups)
+		f.metrics.Duplicates.Add(float64(dups))
 	}
 	f.pending--
 	f.finishLocked(r)
@@ -88,8 +97,8 @@ func (r *run) storeRows(ctx context.Context, events []model.Event, lines []int64
 // another writer was lost), for at most RetryFor.
 func (r *run) retry(ctx context.Context, events []model.Event) (int64, error) {
 	deadline := time.Now().Add(r.im.o.RetryFor)
-	delay := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		delay := backoff.Step(retryBase, retryMax, attempt)
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		n, err := r.im.sink.ImportEvents(actx, events)
 		cancel()
@@ -106,6 +115,5 @@ func (r *run) retry(ctx context.Context, events []model.Event) (int64, error) {
 		case <-r.abort:
 			return 0, fmt.Errorf("import stopped while retrying: %w", err)
 		}
-		delay = min(2*delay, 5*time.Second)
 	}
 }

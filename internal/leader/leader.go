@@ -34,6 +34,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ghevents/ghevents/internal/store"
 )
 
@@ -70,6 +72,33 @@ type Config struct {
 	ID string
 	// Log receives the changes of leadership (nil: discard).
 	Log *slog.Logger
+	// Metrics receives the election's metrics (nil: a new set, registered
+	// nowhere).
+	Metrics *Metrics
+}
+
+// Metrics are the election's Prometheus metrics, updated as leadership
+// changes.
+type Metrics struct {
+	// Leader is 1 while this process is the poller leader, 0 on a standby.
+	Leader prometheus.Gauge
+	// Acquired counts the terms this process began.
+	Acquired prometheus.Counter
+}
+
+// NewMetrics makes the election's metrics and registers them on reg (nil:
+// nowhere).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ghevents_poller_leader",
+			Help: "1 while this process is the poller leader (it polls), 0 on a standby."}),
+		Acquired: prometheus.NewCounter(prometheus.CounterOpts{Name: "ghevents_poller_leadership_acquired_total",
+			Help: "Times this process became the poller leader."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Leader, m.Acquired)
+	}
+	return m
 }
 
 // Elector takes part in the election. Run it once.
@@ -84,9 +113,9 @@ type Elector struct {
 	connMu sync.Mutex
 	conn   *store.LockConn
 
-	leading      atomic.Bool
-	acquisitions atomic.Int64
-	started      atomic.Bool
+	leading atomic.Bool
+	started atomic.Bool
+	metrics *Metrics
 
 	mu         sync.Mutex
 	since      time.Time // start of the current term (leading only)
@@ -113,14 +142,18 @@ func New(cfg Config) (*Elector, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
 	f := cfg.Failover
 	return &Elector{
-		cfg:    cfg,
-		log:    cfg.Log.With(slog.String("poller_id", cfg.ID)),
-		tick:   f / 5,
-		probe:  f / 5,
-		settle: 2 * f / 5,
-		dead:   2 * f / 5,
+		cfg:     cfg,
+		log:     cfg.Log.With(slog.String("poller_id", cfg.ID)),
+		tick:    f / 5,
+		probe:   f / 5,
+		settle:  2 * f / 5,
+		dead:    2 * f / 5,
+		metrics: cfg.Metrics,
 	}, nil
 }
 
@@ -137,8 +170,16 @@ func (e *Elector) LeadingSince() (since time.Time, ok bool) {
 	return e.since, true
 }
 
-// Acquisitions counts the terms this process began.
-func (e *Elector) Acquisitions() int64 { return e.acquisitions.Load() }
+// setLeading records whether this process leads, for Leading and the
+// ghevents_poller_leader gauge.
+func (e *Elector) setLeading(v bool) {
+	e.leading.Store(v)
+	if v {
+		e.metrics.Leader.Set(1)
+	} else {
+		e.metrics.Leader.Set(0)
+	}
+}
 
 // Role is "leader" or "standby".
 func (e *Elector) Role() string {
@@ -279,8 +320,8 @@ func (e *Elector) term(ctx context.Context, lead func(ctx context.Context) error
 	e.mu.Lock()
 	e.since, e.termCancel, e.lostErr = now, cancel, nil
 	e.mu.Unlock()
-	e.leading.Store(true)
-	e.acquisitions.Add(1)
+	e.setLeading(true)
+	e.metrics.Acquired.Inc()
 	e.log.Info("poller leadership acquired: this process polls (after the settle wait)",
 		slog.Int64("lock_key", e.cfg.Key), slog.Int("session_pid", int(e.pid())), slog.Duration("settle", e.settle))
 
@@ -292,7 +333,7 @@ func (e *Elector) term(ctx context.Context, lead func(ctx context.Context) error
 	}
 	cancel(nil)
 	watch.Wait()
-	e.leading.Store(false)
+	e.setLeading(false)
 	e.mu.Lock()
 	lost := e.lostErr
 	e.termCancel = nil
@@ -376,7 +417,7 @@ func (e *Elector) lose(err error) {
 		return
 	}
 	e.lostErr = err
-	e.leading.Store(false)
+	e.setLeading(false)
 	e.termCancel(ErrLost)
 	e.log.Warn("poller leadership lost: stopping polling", slog.String("error", err.Error()),
 		slog.Duration("term", time.Since(e.since).Round(time.Millisecond)))

@@ -1,7 +1,6 @@
 package leader_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,36 +15,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
 	"github.com/ghevents/ghevents/internal/leader"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // failover is POLL_FAILOVER in these tests: checks every 400 ms, a new
 // leader settles 800 ms.
 const failover = 2 * time.Second
-
-// logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // world is one test's database, fake GitHub and pollers.
 type world struct {
@@ -54,7 +37,7 @@ type world struct {
 	pool *pgxpool.Pool
 	srv  *githubtest.Server
 	key  int64
-	logs *logBuffer
+	logs *testkit.Buffer
 	log  *slog.Logger
 }
 
@@ -70,7 +53,7 @@ func setup(t *testing.T) *world {
 	// No X-Poll-Interval and a rate limit large enough that only
 	// the poller's own interval paces the rounds.
 	srv := githubtest.NewServer(t, githubtest.Options{PollInterval: -1, RateLimit: 1_000_000})
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs.String())
@@ -109,7 +92,7 @@ func (w *world) start(id string) *node {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	n := &node{id: id, e: e, metrics: poller.NewMetrics(), cancel: cancel, done: make(chan error, 1)}
+	n := &node{id: id, e: e, metrics: poller.NewMetrics(nil), cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := e.Run(ctx, func(ctx context.Context) error {
 			n.mu.Lock()
@@ -183,29 +166,11 @@ func (w *world) waitLeader(nodes ...*node) *node {
 	return nil
 }
 
-// stored is the identities of the stored events and the row count.
-func (w *world) stored() (map[githubtest.Identity]bool, int) {
+// stored is the identities of the stored events (rows per identity) and
+// the row count.
+func (w *world) stored() (map[githubtest.Identity]int, int) {
 	w.t.Helper()
-	rows, err := w.pool.Query(context.Background(),
-		`SELECT id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM events`)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[githubtest.Identity]bool{}
-	n := 0
-	for rows.Next() {
-		var id githubtest.Identity
-		if err := rows.Scan(&id.ID, &id.CreatedAt); err != nil {
-			w.t.Fatal(err)
-		}
-		got[id] = true
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
-	}
-	return got, n
+	return githubtest.StoredIdentities(w.t, w.pool)
 }
 
 // serve makes the fake GitHub serve pages (as its sliding window moves on)
@@ -219,7 +184,7 @@ func (w *world) serve(pages [][]byte) {
 		got, _ := w.stored()
 		missing := 0
 		for id := range want {
-			if !got[id] {
+			if got[id] == 0 {
 				missing++
 			}
 		}
@@ -231,59 +196,6 @@ func (w *world) serve(pages [][]byte) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// round is one polling round as the fake GitHub saw it: from the request
-// for the first page to the answer of the last page before the next round.
-type round struct {
-	poller     string
-	start, end time.Time
-}
-
-// rounds groups the requests received by poller (User-Agent) into rounds.
-func rounds(reqs []githubtest.Request) []round {
-	var out []round
-	open := map[string]int{} // poller -> index of its current round in out
-	for _, r := range reqs {
-		who := strings.TrimPrefix(r.Header.Get("User-Agent"), "ghevents/")
-		end := r.Answered
-		if end.IsZero() {
-			end = r.Received
-		}
-		if i, ok := open[who]; ok && r.Page > 1 {
-			if end.After(out[i].end) {
-				out[i].end = end
-			}
-			continue
-		}
-		open[who] = len(out)
-		out = append(out, round{poller: who, start: r.Received, end: end})
-	}
-	return out
-}
-
-// assertNoParallelRounds fails when rounds of two pollers overlap in time.
-func assertNoParallelRounds(t *testing.T, rs []round) {
-	t.Helper()
-	for i, a := range rs {
-		for _, b := range rs[i+1:] {
-			if a.poller != b.poller && a.start.Before(b.end) && b.start.Before(a.end) {
-				t.Errorf("rounds ran in parallel: %s %s..%s and %s %s..%s", a.poller,
-					a.start.Format("15:04:05.000"), a.end.Format("15:04:05.000"),
-					b.poller, b.start.Format("15:04:05.000"), b.end.Format("15:04:05.000"))
-			}
-		}
-	}
-}
-
-// firstRoundAfter is the first round of poller who starting after t0.
-func firstRoundAfter(rs []round, who string, t0 time.Time) (round, bool) {
-	for _, r := range rs {
-		if r.poller == who && r.start.After(t0) {
-			return r, true
-		}
-	}
-	return round{}, false
 }
 
 // lockSessionPID is the server process of the lock session of poller id.
@@ -338,12 +250,12 @@ func TestFailover(t *testing.T) {
 	for ; k < 8; k++ {
 		w.serve(window(k))
 	}
-	rs := rounds(w.srv.Requests())
-	r, ok := firstRoundAfter(rs, second.id, killedAt)
+	rs := githubtest.Rounds(w.srv.Requests())
+	r, ok := githubtest.FirstRoundAfter(rs, second.id, killedAt)
 	if !ok {
 		t.Fatalf("%s never polled after %s was killed", second.id, first.id)
 	}
-	if d := r.start.Sub(killedAt); d > failover {
+	if d := r.Start.Sub(killedAt); d > failover {
 		t.Errorf("%s polled %v after %s was killed, want within %v", second.id, d, first.id, failover)
 	} else {
 		t.Logf("killed %s: %s polled %v later", first.id, second.id, d.Round(time.Millisecond))
@@ -355,7 +267,7 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("leader after the restart: %s, want %s", got.id, second.id)
 	}
 	time.Sleep(failover / 2) // restarted has tried the lock by now
-	if restarted.e.Leading() || restarted.e.Acquisitions() != 0 {
+	if restarted.e.Leading() || testutil.ToFloat64(leader.MetricsOf(restarted.e).Acquired) != 0 {
 		t.Fatalf("the restarted poller leads while %s holds the lock", second.id)
 	}
 
@@ -371,24 +283,24 @@ func TestFailover(t *testing.T) {
 	}
 	// Whoever took over (the restarted poller, or the old leader on a new
 	// session) began a new term and polled within the failover time.
-	var next round
+	var next githubtest.Round
 	var nextNode *node
 	for _, n := range []*node{second, restarted} {
 		starts := n.leadStartsAfter(cutAt)
 		if len(starts) == 0 {
 			continue
 		}
-		if r, ok := firstRoundAfter(rounds(w.srv.Requests()), n.id, starts[0]); ok && (nextNode == nil || r.start.Before(next.start)) {
+		if r, ok := githubtest.FirstRoundAfter(githubtest.Rounds(w.srv.Requests()), n.id, starts[0]); ok && (nextNode == nil || r.Start.Before(next.Start)) {
 			next, nextNode = r, n
 		}
 	}
 	switch {
 	case nextNode == nil:
 		t.Errorf("no poller began a new term after the lock session of %s died", second.id)
-	case next.start.Sub(cutAt) > failover:
-		t.Errorf("%s polled %v after the lock session of %s died, want within %v", nextNode.id, next.start.Sub(cutAt), second.id, failover)
+	case next.Start.Sub(cutAt) > failover:
+		t.Errorf("%s polled %v after the lock session of %s died, want within %v", nextNode.id, next.Start.Sub(cutAt), second.id, failover)
 	default:
-		t.Logf("lock session of %s cut: %s polled in a new term %v later", second.id, nextNode.id, next.start.Sub(cutAt).Round(time.Millisecond))
+		t.Logf("lock session of %s cut: %s polled in a new term %v later", second.id, nextNode.id, next.Start.Sub(cutAt).Round(time.Millisecond))
 	}
 	if !strings.Contains(w.logs.String(), `msg="poller leadership lost: stopping polling" node=`+second.id) {
 		t.Errorf("%s did not log the loss of its leadership", second.id)
@@ -399,23 +311,13 @@ func TestFailover(t *testing.T) {
 
 	// Every distinct event served is stored, once.
 	got, rows := w.stored()
-	missing, extra := 0, 0
-	for id := range want {
-		if !got[id] {
-			missing++
-		}
-	}
-	for id := range got {
-		if !want[id] {
-			extra++
-		}
-	}
+	missing, extra := githubtest.Compare(want, got)
 	if rows != len(want) || missing != 0 || extra != 0 {
 		t.Errorf("events: %d rows, %d missing, %d not served; want %d rows", rows, missing, extra, len(want))
 	}
 	var stored int64
 	for _, n := range []*node{a, b, restarted} {
-		stored += n.metrics.Snapshot().EventsStored
+		stored += int64(testutil.ToFloat64(n.metrics.EventsStored))
 	}
 	var counted int64
 	if err := w.pool.QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM event_type_counts`).Scan(&counted); err != nil {
@@ -426,11 +328,11 @@ func TestFailover(t *testing.T) {
 	}
 
 	// No two rounds overlapped, and each poller polled only in its terms.
-	rs = rounds(w.srv.Requests())
-	assertNoParallelRounds(t, rs)
+	rs = githubtest.Rounds(w.srv.Requests())
+	githubtest.AssertNoParallelRounds(t, rs)
 	pollers := map[string]bool{}
 	for _, r := range rs {
-		pollers[r.poller] = true
+		pollers[r.Poller] = true
 	}
 	if !pollers[first.id] || !pollers[second.id] {
 		t.Errorf("pollers seen by GitHub: %v; want both %s and %s", pollers, first.id, second.id)
@@ -528,8 +430,9 @@ func TestElection(t *testing.T) {
 	if d := time.Since(failedAt); d > 3*failover/5+failover/5 {
 		t.Errorf("y led %v after x failed, want within %v", d, 4*failover/5)
 	}
-	if y.Acquisitions() != 1 || x.Acquisitions() != 1 || z.Acquisitions() != 1 {
-		t.Errorf("acquisitions x %d y %d z %d, want 1 each", x.Acquisitions(), y.Acquisitions(), z.Acquisitions())
+	acquired := func(e *leader.Elector) float64 { return testutil.ToFloat64(leader.MetricsOf(e).Acquired) }
+	if acquired(y) != 1 || acquired(x) != 1 || acquired(z) != 1 {
+		t.Errorf("acquisitions x %v y %v z %v, want 1 each", acquired(x), acquired(y), acquired(z))
 	}
 	logs := w.logs.String()
 	for _, want := range []string{

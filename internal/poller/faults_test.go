@@ -10,26 +10,15 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ghevents/ghevents/internal/faultproxy"
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/faultproxy"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
-
-// waitFor polls cond (real time) until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // The database goes away for two rounds: the workers retry while the queue
 // holds the pages, and once it is back every event is stored exactly once.
@@ -60,7 +49,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics := func() poller.Snapshot { return p.Metrics().Snapshot() }
+	metrics := func() snapshot { return read(poller.MetricsOf(p)) }
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -70,7 +59,7 @@ func TestDatabaseOutage(t *testing.T) {
 		switch n {
 		case 1:
 			// Round 1 stored, then the database goes away.
-			waitFor(t, 20*time.Second, "round 1 stored", func() bool {
+			testkit.WaitFor(t, 20*time.Second, "round 1 stored", func() bool {
 				_, saved, _ := e.store.PollerState(context.Background(), e.srv.EventsURL().String())
 				return metrics().PagesStored == 6 && saved
 			})
@@ -80,12 +69,12 @@ func TestDatabaseOutage(t *testing.T) {
 			e.srv.SetPages(feeds[2]...)
 		case 3:
 			// Rounds 2 and 3 were fetched while the database was away.
-			waitFor(t, 20*time.Second, "the workers to retry", func() bool {
+			testkit.WaitFor(t, 20*time.Second, "the workers to retry", func() bool {
 				return strings.Contains(e.logs.String(), "database_unavailable=true")
 			})
 			storedDuringOutage = metrics().PagesStored
 			px.Restore()
-			waitFor(t, 30*time.Second, "every page stored", func() bool { return metrics().PagesStored == 18 })
+			testkit.WaitFor(t, 30*time.Second, "every page stored", func() bool { return metrics().PagesStored == 18 })
 			cancel()
 		}
 	}
@@ -141,8 +130,8 @@ func TestShutdownDrainsTheQueue(t *testing.T) {
 	e.clock.mu.Lock()
 	e.clock.onWait = func(n int, _ poller.Wait) {
 		// The round is fetched; both workers hold a page, 16 wait in the queue.
-		waitFor(t, 10*time.Second, "both workers busy", func() bool { return g.entered.Load() == 2 })
-		depth = p.Metrics().Snapshot().QueueDepth
+		testkit.WaitFor(t, 10*time.Second, "both workers busy", func() bool { return g.entered.Load() == 2 })
+		depth = read(poller.MetricsOf(p)).QueueDepth
 		cancel()
 		// The database answers only once the poller is stopping.
 		go func() { time.Sleep(50 * time.Millisecond); close(g.gate) }()
@@ -161,7 +150,7 @@ func TestShutdownDrainsTheQueue(t *testing.T) {
 	if l := e.logs.Lines("poller stopped"); len(l) != 1 || !strings.Contains(l[0], "pages_left=0 ") {
 		t.Errorf("stop lines %q", l)
 	}
-	if m := p.Metrics().Snapshot(); m.PagesStored != 18 || m.EventsStored != 382 {
+	if m := read(poller.MetricsOf(p)); m.PagesStored != 18 || m.EventsStored != 382 {
 		t.Errorf("metrics %+v", m)
 	}
 }
@@ -185,7 +174,7 @@ func TestShutdownGraceRunsOut(t *testing.T) {
 	if l := e.logs.Lines("poller stopped before storing every page fetched: the shutdown grace period ran out"); len(l) != 1 || !strings.HasPrefix(l[0], "level=WARN ") || !strings.Contains(l[0], " pages_left=18 ") {
 		t.Errorf("stop lines %q", l)
 	}
-	if m := p.Metrics().Snapshot(); m.PagesStored != 0 || m.QueueDepth != 0 {
+	if m := read(poller.MetricsOf(p)); m.PagesStored != 0 || m.QueueDepth != 0 {
 		t.Errorf("metrics %+v", m)
 	}
 	e.assertStored(nil)
@@ -215,8 +204,8 @@ func TestBackPressure(t *testing.T) {
 	go func() { done <- p.Run(ctx) }()
 
 	// One page in the worker, two in the queue, one in the fetch loop's hands.
-	waitFor(t, 10*time.Second, "the queue to fill", func() bool {
-		return len(e.srv.Requests()) == 4 && g.entered.Load() == 1 && p.Metrics().Snapshot().QueueDepth == 2
+	testkit.WaitFor(t, 10*time.Second, "the queue to fill", func() bool {
+		return len(e.srv.Requests()) == 4 && g.entered.Load() == 1 && read(poller.MetricsOf(p)).QueueDepth == 2
 	})
 	time.Sleep(200 * time.Millisecond)
 	if n := len(e.srv.Requests()); n != 4 {
@@ -232,7 +221,7 @@ func TestBackPressure(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	e.assertStored(distinct(t, pages...))
-	if m := p.Metrics().Snapshot(); m.PagesStored != 18 || m.EventsStored != 382 || m.Duplicates != 126 {
+	if m := read(poller.MetricsOf(p)); m.PagesStored != 18 || m.EventsStored != 382 || m.Duplicates != 126 {
 		t.Errorf("metrics %+v", m)
 	}
 }
@@ -248,7 +237,7 @@ func TestNonDataErrorIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := e.run(e.config(), 1, func(int, poller.Wait) {
-		waitFor(t, 10*time.Second, "a failed insert", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "a failed insert", func() bool {
 			return strings.Contains(e.logs.String(), `msg="cannot store page: retrying"`)
 		})
 		if _, err := e.pool.Exec(ctx, `ALTER TABLE events_away RENAME TO events`); err != nil {
@@ -259,7 +248,7 @@ func TestNonDataErrorIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.assertStored(distinct(t, pages...))
-	if m := p.Metrics().Snapshot(); m.EventsStored != 30 || m.RefusedEvents != 0 {
+	if m := read(poller.MetricsOf(p)); m.EventsStored != 30 || m.RefusedEvents != 0 {
 		t.Errorf("metrics %+v", m)
 	}
 	if l := e.logs.Lines("cannot store page: retrying"); len(l) == 0 || !strings.Contains(l[0], "database_unavailable=false") {

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
 	"github.com/ghevents/ghevents/internal/poller"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 )
 
 // GitHub misbehaving beyond what TestWaitsAndFaults covers: answers cut or
@@ -32,14 +32,14 @@ func TestGitHubMisbehaves(t *testing.T) {
 		statuses []int
 		// within bounds the wall time of the run (real seconds).
 		within time.Duration
-		check  func(t *testing.T, e *env, m poller.Snapshot)
+		check  func(t *testing.T, e *env, m snapshot)
 	}
-	failedOnce := func(t *testing.T, _ *env, m poller.Snapshot) {
+	failedOnce := func(t *testing.T, _ *env, m snapshot) {
 		if m.RoundsFailed != 1 || m.Rounds != 1 || m.Requests[0] != 1 || m.Requests[200] != 3 {
 			t.Errorf("metrics %+v: want one failed round and one request without a status", m)
 		}
 	}
-	retriedPage2 := func(t *testing.T, _ *env, m poller.Snapshot) {
+	retriedPage2 := func(t *testing.T, _ *env, m snapshot) {
 		if m.RoundsFailed != 0 || m.Rounds != 1 || m.Requests[0] != 1 || m.PagesFetched != 3 {
 			t.Errorf("metrics %+v: want page 2 retried within one round", m)
 		}
@@ -98,7 +98,7 @@ func TestGitHubMisbehaves(t *testing.T) {
 			name:    "a 200 with an HTML error page as page 1",
 			replies: []githubtest.Reply{githubtest.NotJSON(1)},
 			waits:   []poller.Wait{backoff, interval}, statuses: statuses200,
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				if m.BadPages != 1 || m.RoundsFailed != 1 || m.PagesFetched != 3 {
 					t.Errorf("metrics %+v", m)
 				}
@@ -198,7 +198,7 @@ func TestGitHubMisbehaves(t *testing.T) {
 			}
 			e.assertNoToken()
 			if c.check != nil {
-				c.check(t, e, p.Metrics().Snapshot())
+				c.check(t, e, read(poller.MetricsOf(p)))
 			}
 		})
 	}

@@ -1,141 +1,135 @@
 package poller
 
 import (
-	"maps"
-	"sync"
+	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghevents/ghevents/internal/github"
 )
 
-// Metrics are the poller's counters and gauges, all in one place, safe for
-// concurrent use. Read them with Snapshot (a Prometheus collector, say,
-// without the poller knowing about Prometheus).
+// Metrics are the poller's Prometheus metrics (ghevents_poller_*), updated
+// where the work happens. One set serves the successive pollers of a
+// process (Config.Metrics), so the counters go on across terms.
 type Metrics struct {
-	rounds            atomic.Int64
-	roundsNotModified atomic.Int64
-	roundsFailed      atomic.Int64
+	// Rounds counts rounds by outcome: "ok" (first page 200), "not_modified"
+	// (304), "failed" (first page failed; retried after a wait).
+	Rounds *prometheus.CounterVec
+	// Requests counts requests to GitHub by HTTP status ("none": no
+	// answer, such as a timeout or a connection error).
+	Requests *prometheus.CounterVec
+	// PagesFetched counts pages received with a JSON body; PagesStored
+	// those whose events are all stored; BadPages the 200 answers whose
+	// body was not a JSON array (retried).
+	PagesFetched, PagesStored, BadPages prometheus.Counter
+	// EventsReceived counts the decoded events of the pages fetched; of
+	// them EventsStored were newly stored, Duplicates already stored (or
+	// repeated), RefusedEvents refused by the database. BadEvents counts
+	// the events the decoder refused.
+	EventsReceived, EventsStored, Duplicates, RefusedEvents, BadEvents prometheus.Counter
+	// ProbableGaps counts rounds that did not overlap what was stored:
+	// events were probably missed between two rounds.
+	ProbableGaps prometheus.Counter
+	// RateRemaining, RateLimit and RateReset (Unix seconds) are the last
+	// x-ratelimit-* GitHub sent. Each has no label and no series until
+	// GitHub first sends it.
+	RateRemaining, RateLimit, RateReset *prometheus.GaugeVec
 
-	mu       sync.Mutex
-	requests map[int]int64
-
-	pagesFetched atomic.Int64
-	pagesStored  atomic.Int64
-	badPages     atomic.Int64
-
-	eventsReceived atomic.Int64
-	eventsStored   atomic.Int64
-	duplicates     atomic.Int64
-	badEvents      atomic.Int64
-	refusedEvents  atomic.Int64
-	probableGaps   atomic.Int64
-
-	rateLimit     atomic.Int64
-	rateRemaining atomic.Int64
-	rateReset     atomic.Int64 // unix seconds, 0 unknown
-
+	// Exposed as gauges read at each scrape; lastRound and lastWait are
+	// also what readiness reads.
 	queueLen  atomic.Pointer[func() int]
 	lastRound atomic.Int64 // unix nanoseconds, 0 never
 	lastWait  atomic.Int64 // nanoseconds
 }
 
-// NewMetrics returns a set of counters at zero (rate limit unknown).
-func NewMetrics() *Metrics {
-	m := &Metrics{requests: map[int]int64{}}
-	m.rateLimit.Store(-1)
-	m.rateRemaining.Store(-1)
+// NewMetrics makes the poller's metrics and registers them on reg (nil:
+// nowhere, as in tests that read them with prometheus/testutil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "ghevents_poller_" + name, Help: help})
+	}
+	gauge := func(name, help string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ghevents_poller_" + name, Help: help}, nil)
+	}
+	m := &Metrics{
+		Rounds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ghevents_poller_rounds_total",
+			Help: "Polling rounds by outcome: ok (first page 200), not_modified (304), failed (first page failed; retried after a wait)."}, []string{"outcome"}),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ghevents_poller_github_requests_total",
+			Help: "Requests to the GitHub Events API by HTTP status (\"none\": no answer, such as a timeout or a connection error)."}, []string{"status"}),
+		PagesFetched:   counter("pages_fetched_total", "Pages received with a JSON body."),
+		PagesStored:    counter("pages_stored_total", "Pages whose events are all stored."),
+		BadPages:       counter("bad_pages_total", "Answers 200 whose body was not a JSON array of events (retried)."),
+		EventsReceived: counter("events_received_total", "Events decoded from the pages fetched."),
+		EventsStored:   counter("events_stored_total", "Events newly stored."),
+		Duplicates:     counter("duplicate_events_total", "Events fetched that were already stored (or repeated)."),
+		BadEvents:      counter("bad_events_total", "Events the decoder refused (no id, bad timestamp...)."),
+		RefusedEvents:  counter("refused_events_total", "Events the database refused (data jsonb rejects...)."),
+		ProbableGaps:   counter("probable_gaps_total", "Rounds that did not overlap the events already stored: events were probably missed."),
+		RateRemaining:  gauge("rate_limit_remaining", "The last x-ratelimit-remaining GitHub sent (absent before any)."),
+		RateLimit:      gauge("rate_limit_limit", "The last x-ratelimit-limit GitHub sent (absent before any)."),
+		RateReset:      gauge("rate_limit_reset_timestamp_seconds", "When the rate-limit window renews, Unix time (absent before any)."),
+	}
+	// Every outcome is exposed from the start, at zero.
+	for _, outcome := range []string{"ok", "not_modified", "failed"} {
+		m.Rounds.WithLabelValues(outcome)
+	}
+	if reg != nil {
+		reg.MustRegister(m.Rounds, m.Requests, m.PagesFetched, m.PagesStored, m.BadPages,
+			m.EventsReceived, m.EventsStored, m.Duplicates, m.BadEvents, m.RefusedEvents, m.ProbableGaps,
+			m.RateRemaining, m.RateLimit, m.RateReset,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ghevents_poller_queue_depth",
+				Help: "Pages fetched waiting for an insert worker."}, func() float64 { return float64(m.QueueDepth()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ghevents_poller_last_round_timestamp_seconds",
+				Help: "When the last round whose pages are all stored ended, Unix time (0: none yet in this process)."},
+				func() float64 { return float64(m.lastRound.Load()) / 1e9 }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ghevents_poller_last_wait_seconds",
+				Help: "The last wait chosen between two rounds."}, func() float64 { return m.LastWait().Seconds() }),
+		)
+	}
 	return m
 }
 
-// Snapshot is the value of every counter at one moment.
-type Snapshot struct {
-	// Rounds counts rounds whose first page was answered (200 or 304);
-	// RoundsNotModified those answered 304; RoundsFailed the attempts whose
-	// first page failed (each is retried after a wait).
-	Rounds, RoundsNotModified, RoundsFailed int64
-	// Requests counts the requests to GitHub by HTTP status; 0 counts those
-	// that got no answer (timeouts, connection errors).
-	Requests map[int]int64
-	// PagesFetched counts pages received with a JSON body; PagesStored
-	// those whose events are all stored; BadPages the 200 answers whose
-	// body was not a JSON array (retried).
-	PagesFetched, PagesStored, BadPages int64
-	// EventsReceived counts the decoded events of the pages fetched.
-	EventsReceived int64
-	// EventsStored counts events newly stored; Duplicates those already
-	// stored (or repeated); the three add up to EventsReceived once every
-	// page is stored.
-	EventsStored, Duplicates int64
-	// BadEvents counts events the decoder refused (no id, bad timestamp...);
-	// RefusedEvents those the database refused (invalid JSON for jsonb...).
-	BadEvents, RefusedEvents int64
-	// ProbableGaps counts rounds that did not overlap what was stored:
-	// events were probably missed between two rounds.
-	ProbableGaps int64
-	// RateLimit, RateRemaining are the last x-ratelimit-limit and
-	// -remaining seen (-1 before any); RateReset when the window renews.
-	RateLimit, RateRemaining int64
-	RateReset                time.Time
-	// QueueDepth is the number of pages waiting for an insert worker.
-	QueueDepth int64
-	// LastRound is when the last round whose pages are all stored (or that
-	// was answered 304) ended; zero before the first.
-	LastRound time.Time
-	// LastWait is the last wait chosen between two rounds.
-	LastWait time.Duration
-}
-
-// Snapshot reads every counter.
-func (m *Metrics) Snapshot() Snapshot {
-	m.mu.Lock()
-	reqs := maps.Clone(m.requests)
-	m.mu.Unlock()
-	s := Snapshot{
-		Rounds:            m.rounds.Load(),
-		RoundsNotModified: m.roundsNotModified.Load(),
-		RoundsFailed:      m.roundsFailed.Load(),
-		Requests:          reqs,
-		PagesFetched:      m.pagesFetched.Load(),
-		PagesStored:       m.pagesStored.Load(),
-		BadPages:          m.badPages.Load(),
-		EventsReceived:    m.eventsReceived.Load(),
-		EventsStored:      m.eventsStored.Load(),
-		Duplicates:        m.duplicates.Load(),
-		BadEvents:         m.badEvents.Load(),
-		RefusedEvents:     m.refusedEvents.Load(),
-		ProbableGaps:      m.probableGaps.Load(),
-		RateLimit:         m.rateLimit.Load(),
-		RateRemaining:     m.rateRemaining.Load(),
-		LastWait:          time.Duration(m.lastWait.Load()),
-	}
+// QueueDepth is the number of pages waiting for an insert worker.
+func (m *Metrics) QueueDepth() int {
 	if f := m.queueLen.Load(); f != nil {
-		s.QueueDepth = int64((*f)())
+		return (*f)()
 	}
-	if r := m.rateReset.Load(); r > 0 {
-		s.RateReset = time.Unix(r, 0).UTC()
-	}
+	return 0
+}
+
+// LastRound is when the last round whose pages are all stored (or that was
+// answered 304) ended; zero before the first.
+func (m *Metrics) LastRound() time.Time {
 	if t := m.lastRound.Load(); t > 0 {
-		s.LastRound = time.Unix(0, t).UTC()
+		return time.Unix(0, t).UTC()
 	}
-	return s
+	return time.Time{}
 }
 
+// LastWait is the last wait chosen between two rounds.
+func (m *Metrics) LastWait() time.Duration { return time.Duration(m.lastWait.Load()) }
+
+// request counts a request by its answer's status (0: none came).
 func (m *Metrics) request(status int) {
-	m.mu.Lock()
-	m.requests[status]++
-	m.mu.Unlock()
+	label := "none"
+	if status != 0 {
+		label = strconv.Itoa(status)
+	}
+	m.Requests.WithLabelValues(label).Inc()
 }
 
+// rate keeps what the x-ratelimit-* headers said.
 func (m *Metrics) rate(r github.RateLimit) {
 	if !r.Known() {
 		return
 	}
-	m.rateRemaining.Store(r.Remaining)
+	m.RateRemaining.WithLabelValues().Set(float64(r.Remaining))
 	if r.Limit >= 0 {
-		m.rateLimit.Store(r.Limit)
+		m.RateLimit.WithLabelValues().Set(float64(r.Limit))
 	}
 	if !r.Reset.IsZero() {
-		m.rateReset.Store(r.Reset.Unix())
+		m.RateReset.WithLabelValues().Set(float64(r.Reset.Unix()))
 	}
 }

@@ -121,14 +121,9 @@ func rateNeed(rate github.RateLimit, pagesPerRound int, now time.Time) (time.Dur
 	return untilReset / time.Duration(rate.Remaining/pages), true
 }
 
-// dbBackoff is the wait before an insert worker retries its page: 250 ms
-// doubling per attempt up to 30 s, jittered between half and all of it.
-func dbBackoff(attempt int, rnd float64) time.Duration {
-	d := 250 * time.Millisecond
-	for i := 1; i < attempt && d < 30*time.Second; i++ {
-		d *= 2
-	}
-	d = min(d, 30*time.Second)
-	rnd = min(max(rnd, 0), 1)
-	return d/2 + time.Duration(rnd*float64(d/2))
-}
+// An insert worker retries its page after dbRetryBase, doubling per
+// attempt up to dbRetryMax, jittered between half and all of it.
+const (
+	dbRetryBase = 250 * time.Millisecond
+	dbRetryMax  = 30 * time.Second
+)

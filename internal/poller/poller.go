@@ -11,6 +11,7 @@
 package poller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ghevents/ghevents/internal/backoff"
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
@@ -85,9 +87,9 @@ type Config struct {
 	// Rand returns a number in [0, 1) for the jitter of backoffs (default
 	// math/rand/v2).
 	Rand func() float64
-	// Metrics receives the counters (nil: a new set). Pass the same set to
-	// the successive pollers of one process (a Poller runs once) to keep
-	// the counters going.
+	// Metrics receives the counters (nil: a new set, registered nowhere).
+	// Pass the same set to the successive pollers of one process (a Poller
+	// runs once) to keep the counters going.
 	Metrics *Metrics
 }
 
@@ -127,13 +129,13 @@ func New(cfg Config) (*Poller, error) {
 	if cfg.Client == nil || cfg.Store == nil {
 		return nil, errors.New("poller: Client and Store are required")
 	}
-	cfg.Workers = cmpOr(cfg.Workers, DefaultWorkers)
-	cfg.QueueSize = cmpOr(cfg.QueueSize, DefaultQueueSize)
-	cfg.Interval = cmpOr(cfg.Interval, DefaultInterval)
-	cfg.MaxPace = cmpOr(cfg.MaxPace, DefaultMaxPace)
-	cfg.ShutdownGrace = cmpOr(cfg.ShutdownGrace, DefaultShutdownGrace)
-	cfg.DBTimeout = cmpOr(cfg.DBTimeout, DefaultDBTimeout)
-	cfg.MaxPageAttempts = cmpOr(cfg.MaxPageAttempts, DefaultMaxPageAttempts)
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
+	cfg.QueueSize = cmp.Or(cfg.QueueSize, DefaultQueueSize)
+	cfg.Interval = cmp.Or(cfg.Interval, DefaultInterval)
+	cfg.MaxPace = cmp.Or(cfg.MaxPace, DefaultMaxPace)
+	cfg.ShutdownGrace = cmp.Or(cfg.ShutdownGrace, DefaultShutdownGrace)
+	cfg.DBTimeout = cmp.Or(cfg.DBTimeout, DefaultDBTimeout)
+	cfg.MaxPageAttempts = cmp.Or(cfg.MaxPageAttempts, DefaultMaxPageAttempts)
 	if cfg.Workers < 0 || cfg.QueueSize < 0 || cfg.Interval < 0 || cfg.MaxPace < 0 || cfg.ShutdownGrace < 0 || cfg.DBTimeout < 0 || cfg.MaxPageAttempts < 0 {
 		return nil, errors.New("poller: negative setting")
 	}
@@ -150,7 +152,7 @@ func New(cfg Config) (*Poller, error) {
 		cfg.Rand = rand.Float64
 	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics()
+		cfg.Metrics = NewMetrics(nil)
 	}
 	return &Poller{
 		cfg:      cfg,
@@ -161,14 +163,6 @@ func New(cfg Config) (*Poller, error) {
 		saveable: map[int64]*round{},
 		nextSave: 1,
 	}, nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // sleep is the real Sleep.
@@ -185,9 +179,6 @@ func sleep(ctx context.Context, w Wait) error {
 		return nil
 	}
 }
-
-// Metrics returns the poller's counters.
-func (p *Poller) Metrics() *Metrics { return p.metrics }
 
 // Run polls until ctx ends (then it returns nil) or BeforeRound fails (then
 // it returns that error). Either way it stops fetching and lets the insert
@@ -398,7 +389,7 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 				return Wait{}, nil, ctx.Err()
 			}
 			if n == 1 {
-				p.metrics.roundsFailed.Add(1)
+				p.metrics.Rounds.WithLabelValues("failed").Inc()
 				p.log.Warn("poll round failed", slog.String("error", err.Error()), slog.Int("attempt", p.failures),
 					slog.Duration("wait", retry.D), slog.String("why", retry.Why), rateAttr(p.rate))
 				return retry, nil, nil
@@ -410,9 +401,7 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 			break
 		}
 		if n == 1 {
-			p.roundNo++
-			r.no = p.roundNo
-			p.metrics.rounds.Add(1)
+			p.begin(r, pg)
 		}
 		if pg == nil { // 422: pagination limit
 			r.reachedLast = true
@@ -422,32 +411,14 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 		if pg.NotModified {
 			r.notModified = true
 			r.endedBy = "not modified"
-			p.metrics.roundsNotModified.Add(1)
 			break
 		}
 		if n == 1 {
 			r.etag = pg.ETag
 		}
-		r.pages++
-		r.received += len(events)
-		for _, e := range events {
-			r.ids[eventKey{e.ID, e.CreatedAt.Unix()}] = struct{}{}
-			if r.oldest.IsZero() || e.CreatedAt.Before(r.oldest) {
-				r.oldest = e.CreatedAt
-			}
-			if e.CreatedAt.After(r.newest) {
-				r.newest = e.CreatedAt
-			}
-		}
-		r.mu.Lock()
-		r.pending++
-		r.mu.Unlock()
-		pgq := &page{round: r, n: n, events: events}
-		select {
-		case queue <- pgq:
-			p.enqueued.Add(1)
-		case <-ctx.Done():
-			return Wait{}, pgq, ctx.Err()
+		r.add(events)
+		if held, err := p.enqueue(ctx, queue, &page{round: r, n: n, events: events}); err != nil {
+			return Wait{}, held, err
 		}
 		if pg.LinkErr != nil {
 			r.endedBy = "unusable Link header"
@@ -462,6 +433,49 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 		url = pg.Next
 	}
 	return p.seal(r, newestBefore, known, cut), nil, nil
+}
+
+// begin numbers a round whose first page was answered, and counts it by
+// outcome (pg is nil for a 422).
+func (p *Poller) begin(r *round, pg *github.Page) {
+	p.roundNo++
+	r.no = p.roundNo
+	if pg != nil && pg.NotModified {
+		p.metrics.Rounds.WithLabelValues("not_modified").Inc()
+	} else {
+		p.metrics.Rounds.WithLabelValues("ok").Inc()
+	}
+}
+
+// add counts a page of events the round fetched.
+func (r *round) add(events []model.Event) {
+	r.pages++
+	r.received += len(events)
+	for _, e := range events {
+		r.ids[eventKey{e.ID, e.CreatedAt.Unix()}] = struct{}{}
+		if r.oldest.IsZero() || e.CreatedAt.Before(r.oldest) {
+			r.oldest = e.CreatedAt
+		}
+		if e.CreatedAt.After(r.newest) {
+			r.newest = e.CreatedAt
+		}
+	}
+}
+
+// enqueue hands pg to the insert workers, waiting while the queue is full.
+// When ctx ends first it returns ctx's error and pg, which is then held
+// for the workers to store after the round.
+func (p *Poller) enqueue(ctx context.Context, queue chan<- *page, pg *page) (*page, error) {
+	pg.round.mu.Lock()
+	pg.round.pending++
+	pg.round.mu.Unlock()
+	select {
+	case queue <- pg:
+		p.enqueued.Add(1)
+		return nil, nil
+	case <-ctx.Done():
+		return pg, ctx.Err()
+	}
 }
 
 // fetched is what fetchPage got.
@@ -497,11 +511,11 @@ func (p *Poller) fetchPage(ctx context.Context, r *round, n int, url, etag strin
 			var bad []*github.BadEventError
 			events, bad, err = p.dec.Page(pg.Body)
 			if err != nil {
-				p.metrics.badPages.Add(1)
+				p.metrics.BadPages.Inc()
 				err = fmt.Errorf("page %d (%s): %w", n, pg.URL, err)
 			} else {
-				p.metrics.pagesFetched.Add(1)
-				p.metrics.eventsReceived.Add(int64(len(events)))
+				p.metrics.PagesFetched.Inc()
+				p.metrics.EventsReceived.Add(float64(len(events)))
 				p.reportBad(n, bad)
 				r.bad += len(bad)
 			}
@@ -544,7 +558,7 @@ func (p *Poller) reportBad(n int, bad []*github.BadEventError) {
 	if len(bad) == 0 {
 		return
 	}
-	p.metrics.badEvents.Add(int64(len(bad)))
+	p.metrics.BadEvents.Add(float64(len(bad)))
 	for i, b := range bad {
 		if i == 5 {
 			p.log.Warn("more bad events skipped on this page", slog.Int("page", n), slog.Int("count", len(bad)-i))
@@ -572,7 +586,7 @@ func (p *Poller) seal(r *round, newestBefore time.Time, known bool, cut *Wait) W
 	}
 	gap := known && r.reachedLast && r.received > 0 && r.oldest.After(newestBefore)
 	if gap {
-		p.metrics.probableGaps.Add(1)
+		p.metrics.ProbableGaps.Inc()
 		p.log.Warn("probable gap: this round did not overlap the events already stored; events in between were probably missed (poll sooner, or set GITHUB_TOKEN)",
 			slog.Int64("round", r.no), slog.Time("newest_stored", newestBefore), slog.Time("oldest_fetched", r.oldest),
 			slog.Duration("gap", r.oldest.Sub(newestBefore)))
@@ -699,7 +713,7 @@ func (p *Poller) store(ctx context.Context, pg *page) {
 		if ctx.Err() != nil {
 			return
 		}
-		w := Wait{D: dbBackoff(attempt, p.cfg.Rand()), Why: WhyDBRetry}
+		w := Wait{D: backoff.Jitter(backoff.Step(dbRetryBase, dbRetryMax, attempt), p.cfg.Rand()), Why: WhyDBRetry}
 		if attempt == 1 || attempt%10 == 0 {
 			p.log.Warn("cannot store page: retrying", slog.Int64("round", pg.round.no), slog.Int("page", pg.n),
 				slog.Int("attempt", attempt), slog.Bool("database_unavailable", store.IsUnavailable(err)),
@@ -714,11 +728,11 @@ func (p *Poller) store(ctx context.Context, pg *page) {
 // pageStored counts a stored page and completes its round when it was the
 // last one.
 func (p *Poller) pageStored(ctx context.Context, pg *page, stored, refused int64) {
-	dups := int64(len(pg.events)) - stored - refused
-	p.metrics.eventsStored.Add(stored)
-	p.metrics.duplicates.Add(dups)
-	p.metrics.refusedEvents.Add(refused)
-	p.metrics.pagesStored.Add(1)
+	dups := max(int64(len(pg.events))-stored-refused, 0)
+	p.metrics.EventsStored.Add(float64(stored))
+	p.metrics.Duplicates.Add(float64(dups))
+	p.metrics.RefusedEvents.Add(float64(refused))
+	p.metrics.PagesStored.Inc()
 	p.finished.Add(1)
 	r := pg.round
 	r.mu.Lock()

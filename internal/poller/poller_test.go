@@ -1,7 +1,6 @@
 package poller_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,10 +16,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ghevents/ghevents/internal/github"
-	"github.com/ghevents/ghevents/internal/github/githubtest"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // token is what the tests use as GITHUB_TOKEN; it must never be logged.
@@ -81,22 +81,7 @@ func (c *clock) Waits() []poller.Wait {
 }
 
 // logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testkit.Buffer }
 
 // Lines returns the lines whose message is msg.
 func (b *logBuffer) Lines(msg string) []string {
@@ -198,29 +183,11 @@ func (e *env) run(cfg poller.Config, stopAfter int, hook func(n int, w poller.Wa
 	return p, err
 }
 
-// stored is the set of event identities in the database, and the row count.
-func (e *env) stored() (map[githubtest.Identity]bool, int) {
+// stored is the identities of the events in the database (rows per
+// identity), and the row count.
+func (e *env) stored() (map[githubtest.Identity]int, int) {
 	e.t.Helper()
-	rows, err := e.pool.Query(context.Background(),
-		`SELECT id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM events`)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[githubtest.Identity]bool{}
-	n := 0
-	for rows.Next() {
-		var id githubtest.Identity
-		if err := rows.Scan(&id.ID, &id.CreatedAt); err != nil {
-			e.t.Fatal(err)
-		}
-		got[id] = true
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		e.t.Fatal(err)
-	}
-	return got, n
+	return githubtest.StoredIdentities(e.t, e.pool)
 }
 
 // assertStored checks that the database holds exactly want, each once.
@@ -230,17 +197,7 @@ func (e *env) assertStored(want map[githubtest.Identity]bool) {
 	if rows != len(want) || len(got) != len(want) {
 		e.t.Errorf("events table holds %d rows, %d distinct; want %d", rows, len(got), len(want))
 	}
-	missing, extra := 0, 0
-	for id := range want {
-		if !got[id] {
-			missing++
-		}
-	}
-	for id := range got {
-		if !want[id] {
-			extra++
-		}
-	}
+	missing, extra := githubtest.Compare(want, got)
 	if missing > 0 || extra > 0 {
 		e.t.Errorf("stored events differ from those served: %d missing, %d not served", missing, extra)
 	}
@@ -332,7 +289,7 @@ func TestPollStoresEveryDistinctEventOnce(t *testing.T) {
 		}
 	}
 
-	m := p.Metrics().Snapshot()
+	m := read(poller.MetricsOf(p))
 	if m.Rounds != 1 || m.PagesFetched != 18 || m.PagesStored != 18 || m.EventsReceived != 508 ||
 		m.EventsStored != 382 || m.Duplicates != 126 || m.BadEvents != 0 || m.RefusedEvents != 0 ||
 		m.ProbableGaps != 0 || m.RateRemaining != 4982 || m.RateLimit != 5000 || m.QueueDepth != 0 ||
@@ -390,7 +347,7 @@ func TestConditionalRequestsAndPace(t *testing.T) {
 		}
 	}
 	e.assertStored(distinct(t, pages...))
-	m := p.Metrics().Snapshot()
+	m := read(poller.MetricsOf(p))
 	if m.Rounds != 3 || m.RoundsNotModified != 2 || m.Requests[200] != 3 || m.Requests[304] != 2 || m.EventsStored != 60 || m.Duplicates != 30 {
 		t.Errorf("metrics = %+v", m)
 	}
@@ -407,7 +364,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	pages := githubtest.EventsPages(t)[:3]
 	e := setup(t, githubtest.Options{Pages: pages})
 	// The two pollers share their counters, as successive pollers of one process do.
-	shared := poller.NewMetrics()
+	shared := poller.NewMetrics(nil)
 	withShared := func(c *poller.Config, _ *github.ClientConfig) { c.Metrics = shared }
 	if _, err := e.run(e.config(withShared), 1, nil); err != nil {
 		t.Fatal(err)
@@ -427,7 +384,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if len(reqs) != 4 || reqs[3].Status != 304 || reqs[3].Header.Get("If-None-Match") != githubtest.ETag(pages[0]) {
 		t.Fatalf("after the restart: %d requests, last %+v; want a 304 to the saved ETag", len(reqs), reqs[len(reqs)-1])
 	}
-	if m := p.Metrics().Snapshot(); p.Metrics() != shared || m.Rounds != 2 || m.RoundsNotModified != 1 || m.Requests[200] != 3 || m.Requests[304] != 1 {
+	if m := read(poller.MetricsOf(p)); poller.MetricsOf(p) != shared || m.Rounds != 2 || m.RoundsNotModified != 1 || m.Requests[200] != 3 || m.Requests[304] != 1 {
 		t.Errorf("counters after both pollers: %+v", m)
 	}
 	e.assertStored(distinct(t, pages...))
@@ -478,7 +435,7 @@ func TestWaitsAndFaults(t *testing.T) {
 		stored   [][]byte
 		unstored []githubtest.Identity
 		statuses []int
-		check    func(t *testing.T, e *env, m poller.Snapshot)
+		check    func(t *testing.T, e *env, m snapshot)
 	}
 	badID := replaceID(t, three[0], 5, `"12ab"`)
 	cases := []scenario{
@@ -504,7 +461,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			name:   "no token: 60 requests an hour",
 			noAuth: true,
 			waits:  []poller.Wait{{D: 3601 * time.Second / 19, Why: poller.WhyRateLimit}},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				for _, r := range e.srv.Requests() {
 					if _, ok := r.Header["Authorization"]; ok {
 						t.Errorf("Authorization sent without a token")
@@ -547,7 +504,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			prepare:  func(e *env) { e.srv.Push(githubtest.RetryAfter(1, 403, "30")) },
 			waits:    []poller.Wait{{D: 30 * time.Second, Why: "retry-after"}, {D: time.Minute, Why: poller.WhyPollInterval}},
 			statuses: []int{403, 200, 200, 200},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				if m.RoundsFailed != 1 || m.Rounds != 1 || m.Requests[403] != 1 || m.Requests[200] != 3 {
 					t.Errorf("metrics %+v", m)
 				}
@@ -580,7 +537,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			waits: []poller.Wait{{D: time.Second, Why: "backoff"}, {D: 2 * time.Second, Why: "backoff"},
 				{D: time.Minute, Why: poller.WhyPollInterval}, {D: 90 * time.Second, Why: poller.WhyPace}},
 			statuses: []int{200, 500, 500, 500, 200, 200, 200},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				// The cut-short round's ETag is not trusted.
 				if r := e.srv.Requests()[4]; r.Header.Get("If-None-Match") != "" {
 					t.Errorf("round 2 sent If-None-Match %q after an incomplete round", r.Header.Get("If-None-Match"))
@@ -593,7 +550,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			waits:    []poller.Wait{{D: time.Minute, Why: poller.WhyPollInterval}},
 			stored:   three,
 			statuses: []int{200, 200, 200, 422},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				if l := e.logs.Lines("poll round"); len(l) != 1 || !strings.Contains(l[0], `ended_by="pagination limit at page 4"`) {
 					t.Errorf("round line %q", l)
 				}
@@ -607,7 +564,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			prepare:  func(e *env) { e.srv.Push(githubtest.NotJSON(2)) },
 			waits:    []poller.Wait{{D: time.Second, Why: "backoff"}, {D: time.Minute, Why: poller.WhyPollInterval}},
 			statuses: []int{200, 200, 200, 200},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				if m.BadPages != 1 || m.PagesFetched != 3 {
 					t.Errorf("bad pages %d, pages %d; want 1, 3", m.BadPages, m.PagesFetched)
 				}
@@ -622,7 +579,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			waits:    []poller.Wait{{D: time.Minute, Why: poller.WhyPollInterval}},
 			stored:   three, // as recorded: all but the event whose id was replaced
 			unstored: []githubtest.Identity{identityAt(t, three[0], 5)},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				if m.BadEvents != 1 || m.EventsReceived != 89 || m.EventsStored != 59 {
 					t.Errorf("metrics %+v", m)
 				}
@@ -637,7 +594,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			prepare:  func(e *env) { e.srv.Push(githubtest.Slow(1, 3*time.Second)) },
 			waits:    []poller.Wait{{D: time.Second, Why: "backoff"}, {D: time.Minute, Why: poller.WhyPollInterval}},
 			statuses: []int{0, 200, 200, 200},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				if m.Requests[0] != 1 || m.RoundsFailed != 1 {
 					t.Errorf("metrics %+v", m)
 				}
@@ -671,7 +628,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			},
 			waits:    []poller.Wait{{D: time.Second, Why: "backoff"}, {D: time.Minute, Why: poller.WhyPollInterval}},
 			statuses: []int{401, 200, 200, 200},
-			check: func(t *testing.T, e *env, m poller.Snapshot) {
+			check: func(t *testing.T, e *env, m snapshot) {
 				if l := e.logs.Lines("poll round failed"); len(l) != 1 || !strings.Contains(l[0], "401 Unauthorized: Bad credentials") {
 					t.Errorf("failure lines %q", l)
 				}
@@ -728,7 +685,7 @@ func TestWaitsAndFaults(t *testing.T) {
 			}
 			e.assertNoToken()
 			if c.check != nil {
-				c.check(t, e, p.Metrics().Snapshot())
+				c.check(t, e, read(poller.MetricsOf(p)))
 			}
 		})
 	}
@@ -755,7 +712,7 @@ func TestProbableGapAndAdaptivePace(t *testing.T) {
 		{D: time.Minute, Why: poller.WhyPollInterval}, // no overlap: halved, but never below the floor
 	})
 	e.assertStored(distinct(t, append(slices.Clone(events), user...)...))
-	m := p.Metrics().Snapshot()
+	m := read(poller.MetricsOf(p))
 	if m.ProbableGaps != 1 || m.Rounds != 3 {
 		t.Errorf("metrics %+v", m)
 	}
@@ -803,7 +760,7 @@ func TestEventRefusedByTheDatabase(t *testing.T) {
 	want := distinct(t, pages...)
 	delete(want, githubtest.Identity{ID: badID, CreatedAt: events[7]["created_at"].(string)})
 	e.assertStored(want)
-	m := p.Metrics().Snapshot()
+	m := read(poller.MetricsOf(p))
 	if m.RefusedEvents != 1 || m.EventsStored != 29 || m.PagesStored != 1 {
 		t.Errorf("metrics %+v", m)
 	}

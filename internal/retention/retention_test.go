@@ -8,7 +8,7 @@ import (
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/retention"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 func TestSweepDeletesOldEventsAndKeepsSummariesExact(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ghevents/ghevents/internal/model"
@@ -33,7 +34,7 @@ func (s *Store) ImportEvents(ctx context.Context, events []model.Event) (int64, 
 	}
 	n, err := s.importDirect(ctx, events)
 	var pgErr *pgconn.PgError
-	if err != nil && errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if err != nil && errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
 		return s.importStaged(ctx, events)
 	}
 	return n, err
@@ -168,7 +169,7 @@ func IsRowDataError(err error) bool {
 	if !errors.As(err, &pgErr) {
 		return false
 	}
-	return len(pgErr.Code) == 5 && (pgErr.Code[:2] == "22" || pgErr.Code == "54000")
+	return pgerrcode.IsDataException(pgErr.Code) || pgErr.Code == pgerrcode.ProgramLimitExceeded
 }
 
 // IsRetryable reports whether the same statement may succeed if sent again
@@ -180,7 +181,7 @@ func IsRetryable(err error) bool {
 		return true
 	}
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+	return errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.DeadlockDetected || pgErr.Code == pgerrcode.SerializationFailure)
 }
 
 // RowErrorMessage is PostgreSQL's message for a refused row (with its

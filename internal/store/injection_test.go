@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -113,7 +114,7 @@ func expectRepos(typ string, min int64) int64 {
 // it cannot hold (SQLSTATE 22021: a NUL byte or invalid UTF-8).
 func refusedText(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "22021"
+	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.CharacterNotInRepertoire
 }
 
 // Every hostile value goes through every filter of every metric query, as

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // TestLockConnSettings checks that the lock connection asks the server to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ghevents/ghevents/internal/model"
@@ -68,12 +69,9 @@ func (s *Store) insertBisect(ctx context.Context, events []model.Event, res *Ins
 // an index or a row).
 func IsDataError(err error) bool {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+	if !errors.As(err, &pgErr) {
 		return false
 	}
-	switch pgErr.Code[:2] {
-	case "22", "23":
-		return true
-	}
-	return pgErr.Code == "54000"
+	return pgerrcode.IsDataException(pgErr.Code) || pgerrcode.IsIntegrityConstraintViolation(pgErr.Code) ||
+		pgErr.Code == pgerrcode.ProgramLimitExceeded
 }

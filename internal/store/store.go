@@ -12,6 +12,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -189,15 +190,11 @@ func IsUnavailable(err error) bool {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch {
-		case len(pgErr.Code) == 5 && pgErr.Code[:2] == "08": // connection exception
-			return true
-		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // admin/crash shutdown, cannot connect now
-			return true
-		case pgErr.Code == "53300": // too many connections
+		switch pgErr.Code {
+		case pgerrcode.AdminShutdown, pgerrcode.CrashShutdown, pgerrcode.CannotConnectNow, pgerrcode.TooManyConnections:
 			return true
 		}
-		return false
+		return pgerrcode.IsConnectionException(pgErr.Code)
 	}
 	var connectErr *pgconn.ConnectError
 	if errors.As(err, &connectErr) {
@@ -216,7 +213,7 @@ func IsUnavailable(err error) bool {
 // server's statement_timeout (SQLSTATE 57014) or the caller's deadline.
 func IsTimeout(err error) bool {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "57014" {
+	if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.QueryCanceled {
 		return true
 	}
 	return pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)

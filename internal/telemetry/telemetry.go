@@ -1,7 +1,9 @@
-// Package telemetry is what operators watch: /healthz, /readyz and the
-// Prometheus exposition at /internal/metrics (the /metrics/... paths belong
-// to the GitHub metrics). Each process builds one Registry; the API, the
-// poller, the import and the database pools add their collectors to it.
+// Package telemetry is what operators watch, and the one place that serves
+// it: /healthz, /readyz and the Prometheus exposition at /internal/metrics
+// (the /metrics/... paths belong to the GitHub metrics). Each process builds
+// one Registry: the API's HTTP metrics and the database pools' statistics
+// are defined here; the poller, the election and the import register their
+// own metrics on it and update them where the work happens.
 package telemetry
 
 import (

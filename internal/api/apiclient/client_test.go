@@ -12,7 +12,7 @@ import (
 	"github.com/ghevents/ghevents/internal/api/apiclient"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // TestSpecUpToDate: the document the client was generated from is the one

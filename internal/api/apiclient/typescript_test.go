@@ -20,7 +20,7 @@ import (
 	"github.com/ghevents/ghevents/internal/api/apiclient"
 	"github.com/ghevents/ghevents/internal/importer"
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // tsClient is the TypeScript client's folder (its node_modules come from

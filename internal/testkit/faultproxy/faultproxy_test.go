@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/faultproxy"
+	"github.com/ghevents/ghevents/internal/testkit/faultproxy"
 )
 
 // echo is a line echo server on loopback.

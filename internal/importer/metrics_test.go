@@ -1,4 +1,4 @@
-package opsmetrics_test
+package importer_test
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,10 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ghevents/ghevents/internal/importer"
-	"github.com/ghevents/ghevents/internal/opsmetrics"
+	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 const hour = "../../testdata/github/gharchive-2015-01-01-0.json.gz"
@@ -99,8 +100,8 @@ func assertLines(t *testing.T, text string, want ...string) {
 	}
 }
 
-// TestImportCounters runs two imports into one collector and checks the
-// exposition holds exactly what was read, stored, skipped and refused.
+// TestImportCounters runs two imports into one set of metrics and checks
+// the exposition holds exactly what was read, stored, skipped and refused.
 func TestImportCounters(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -131,10 +132,9 @@ func TestImportCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	progress := opsmetrics.NewImportProgress(nil)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(progress)
-	sum, err := importer.New(s, importer.Options{Types: []string{"WatchEvent"}, Progress: progress}).Run(ctx, []string{hour})
+	metrics := importer.NewMetrics(reg)
+	sum, err := importer.New(s, importer.Options{Types: []string{"WatchEvent"}, Metrics: metrics}).Run(ctx, []string{hour})
 	if err != nil || sum.Stored != int64(len(watches)) {
 		t.Fatalf("first import: stored %d (want %d), %v", sum.Stored, len(watches), err)
 	}
@@ -149,7 +149,7 @@ func TestImportCounters(t *testing.T) {
 		"ghevents_import_bytes_read_total "+num(hourInfo.Size()),
 	)
 
-	_, err = importer.New(s, importer.Options{Progress: progress}).Run(ctx, []string{smallPath, filepath.Join(t.TempDir(), "missing.json.gz")})
+	_, err = importer.New(s, importer.Options{Metrics: metrics}).Run(ctx, []string{smallPath, filepath.Join(t.TempDir(), "missing.json.gz")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,30 +168,74 @@ func TestImportCounters(t *testing.T) {
 	)
 }
 
-// TestImportProgressNeverGoesBack: an update racing with the end of its
-// file is ignored, and counters never decrease.
-func TestImportProgressNeverGoesBack(t *testing.T) {
+// blockingSink stores every batch, but holds the first one until release
+// is closed.
+type blockingSink struct {
+	held    chan struct{} // closed when the first batch arrived
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingSink) ImportEvents(ctx context.Context, events []model.Event) (int64, error) {
+	first := false
+	b.once.Do(func() { first = true; close(b.held) })
+	if first {
+		<-b.release
+	}
+	return int64(len(events)), nil
+}
+
+// TestImportMetricsLive: while a file is read its events, stored events
+// and bytes are counted as they happen and the file is in progress; its
+// lines are counted when it is finished. (Counters never go back:
+// Prometheus refuses to lower one.)
+func TestImportMetricsLive(t *testing.T) {
 	t.Parallel()
-	p := opsmetrics.NewImportProgress(nil)
-	p.FileStarted("f", 100)
-	p.Update(importer.Snapshot{Name: "f", Size: 100, Bytes: 50, Events: 10, Stored: 8, Duplicates: 1, BadLines: 1})
-	const head = `# HELP ghevents_import_events_read_total Events decoded.
-# TYPE ghevents_import_events_read_total counter
-`
-	if err := testutil.CollectAndCompare(p, strings.NewReader(head+"ghevents_import_events_read_total 10\n"), "ghevents_import_events_read_total"); err != nil {
-		t.Error(err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var lines []string
+	for i := range 3 {
+		lines = append(lines, fmt.Sprintf(`{"id":"%d","type":"PushEvent","actor":{"id":1,"login":"a"},"repo":{"id":2,"name":"o/r"},"payload":{},"public":true,"created_at":"2024-01-01T00:00:0%dZ"}`, 99000000100+i, i))
 	}
-	p.FileDone(importer.FileResult{Name: "f", Lines: 12, Events: 9, Stored: 8, Duplicates: 1, BadLines: 1, Bytes: 100})
-	p.Update(importer.Snapshot{Name: "f", Events: 10}) // late: ignored
-	if err := testutil.CollectAndCompare(p, strings.NewReader(head+"ghevents_import_events_read_total 10\n"), "ghevents_import_events_read_total"); err != nil {
-		t.Error(err)
+	body := strings.Join(lines, "\n") + "\n"
+	path := filepath.Join(t.TempDir(), "three.jsonl")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if n := testutil.CollectAndCount(p, "ghevents_import_files_in_progress"); n != 1 {
-		t.Errorf("files_in_progress series: %d", n)
+	m := importer.NewMetrics(nil)
+	sink := &blockingSink{held: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := importer.New(sink, importer.Options{BatchSize: 1, Jobs: 1, Metrics: m}).Run(ctx, []string{path})
+		done <- err
+	}()
+	<-sink.held
+	// The first batch is held: the file is being read, its first event
+	// decoded, and nothing stored yet.
+	if got := testutil.ToFloat64(m.FilesInProgress); got != 1 {
+		t.Errorf("files in progress while reading = %v, want 1", got)
 	}
-	p.FileStarted("g", -1)
-	p.Update(importer.Snapshot{Name: "g", Events: 5})
-	if err := testutil.CollectAndCompare(p, strings.NewReader(head+"ghevents_import_events_read_total 14\n"), "ghevents_import_events_read_total"); err != nil {
-		t.Error(err)
+	if got := testutil.ToFloat64(m.EventsRead); got < 1 {
+		t.Errorf("events read while reading = %v, want at least 1", got)
+	}
+	if got := testutil.ToFloat64(m.BytesRead); got != float64(len(body)) {
+		t.Errorf("bytes read while reading = %v, want %d (the file is buffered whole)", got, len(body))
+	}
+	if got := testutil.ToFloat64(m.EventsStored); got != 0 {
+		t.Errorf("events stored while the first batch is held = %v, want 0", got)
+	}
+	if got := testutil.ToFloat64(m.Lines); got != 0 {
+		t.Errorf("lines while reading = %v, want 0 (counted when the file is finished)", got)
+	}
+	close(sink.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{"files in progress": 0, "events read": 3, "events stored": 3, "lines": 3, "imported files": 1} {
+		c := map[string]prometheus.Collector{"files in progress": m.FilesInProgress, "events read": m.EventsRead,
+			"events stored": m.EventsStored, "lines": m.Lines, "imported files": m.Files.WithLabelValues("imported")}[name]
+		if got := testutil.ToFloat64(c); got != want {
+			t.Errorf("%s after the import = %v, want %v", name, got, want)
+		}
 	}
 }

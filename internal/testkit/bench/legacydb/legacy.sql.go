@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: legacy.sql
 
-package dbgen
+package legacydb
 
 import (
 	"context"
@@ -27,7 +27,9 @@ type LegacyEventTimesParams struct {
 
 // The Python service's approach, kept only so the benchmarks can measure it
 // beside ours on the same data: fetch every matching row into the
-// application and compute there. Nothing in ghevents serves these.
+// application and compute there. Nothing in ghevents serves these: sqlc
+// compiles them into internal/testkit/bench/legacydb, which only the
+// benchmark imports.
 // LegacyEventTimes is every matching event's created_at, oldest first (the
 // application then averages the gaps).
 func (q *Queries) LegacyEventTimes(ctx context.Context, arg LegacyEventTimesParams) ([]time.Time, error) {

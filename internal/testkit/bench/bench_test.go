@@ -27,12 +27,13 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/store"
-	"github.com/ghevents/ghevents/internal/testdb"
+	"github.com/ghevents/ghevents/internal/testkit"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 type variant struct {
 	name, path string
-	legacy     func(ctx context.Context, s *store.Store) error
+	legacy     func(ctx context.Context, q *legacyQueries) error
 	// bulk marks an export-sized answer (10,000 rows): measured for its
 	// latency, left out of the mixed load.
 	bulk bool
@@ -72,8 +73,8 @@ func setup(b *testing.B) *fixture {
 			fixErr = err
 			return
 		}
-		root, _ := filepath.Abs("../..")
-		srv, err := StartServer(ctx, root, ds.URL, filepath.Join(os.TempDir(), fmt.Sprintf("ghevents-bench-serve-%d.log", events)))
+		root, _ := filepath.Abs("../../..")
+		srv, err := StartServer(ctx, testkit.FreeAddr(b), root, ds.URL, filepath.Join(os.TempDir(), fmt.Sprintf("ghevents-bench-serve-%d.log", events)))
 		if err != nil {
 			fixErr = err
 			return
@@ -112,21 +113,21 @@ func variants(ctx context.Context, s *store.Store, ds Dataset) ([]variant, error
 	hour, day, all := age+3600, age+86400, age+int64(Span.Seconds())
 	q := url.QueryEscape
 	since := func(off int64) time.Time { return time.Now().Add(-time.Duration(off) * time.Second) }
-	avg := func(t, repo, action string) func(context.Context, *store.Store) error {
-		return func(ctx context.Context, s *store.Store) error {
-			_, _, err := s.LegacyAvgGap(ctx, store.EventFilter{EventType: t, RepoName: repo, Action: action})
+	avg := func(t, repo, action string) func(context.Context, *legacyQueries) error {
+		return func(ctx context.Context, q *legacyQueries) error {
+			_, _, err := q.avgGap(ctx, t, repo, action)
 			return err
 		}
 	}
-	total := func(off int64, repo, action string) func(context.Context, *store.Store) error {
-		return func(ctx context.Context, s *store.Store) error {
-			_, err := s.LegacyCountsSince(ctx, since(off), repo, action)
+	total := func(off int64, repo, action string) func(context.Context, *legacyQueries) error {
+		return func(ctx context.Context, q *legacyQueries) error {
+			_, err := q.countsSince(ctx, since(off), repo, action)
 			return err
 		}
 	}
-	repos := func(t string, min int64, limit int) func(context.Context, *store.Store) error {
-		return func(ctx context.Context, s *store.Store) error {
-			_, _, err := s.LegacyTopRepos(ctx, t, min, limit)
+	repos := func(t string, min int64, limit int) func(context.Context, *legacyQueries) error {
+		return func(ctx context.Context, q *legacyQueries) error {
+			_, _, err := q.topRepos(ctx, t, min, limit)
 			return err
 		}
 	}
@@ -247,12 +248,13 @@ func BenchmarkMetricsLoad(b *testing.B) {
 func BenchmarkLegacy(b *testing.B) {
 	f := setup(b)
 	ctx := context.Background()
+	q := newLegacyQueries(f.store.Pool())
 	for _, v := range f.variants {
 		b.Run(v.name, func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			for range b.N {
 				start := time.Now()
-				if err := v.legacy(ctx, f.store); err != nil {
+				if err := v.legacy(ctx, q); err != nil {
 					b.Fatal(err)
 				}
 				lat = append(lat, time.Since(start))

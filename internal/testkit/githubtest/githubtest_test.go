@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/github/githubtest"
+	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 )
 
 func TestRecordedPages(t *testing.T) {

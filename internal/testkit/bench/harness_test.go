@@ -1,20 +1,18 @@
-// Package bench is the tooling of ghevents' end-to-end benchmarks (make
-// bench, make soak): a generated data set kept in a database of its own and
-// reused across runs, the real binary started as a server, a load generator
-// on loopback, latency percentiles and the server's memory.
 package bench
+
+// The harness of the benchmarks and the soak: a generated data set kept in
+// a database of its own and reused across runs, the real binary started as
+// a server, a load generator on loopback, latency percentiles and the
+// server's memory.
 
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,9 +28,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/ghevents/ghevents/internal/gen"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit/gen"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 	schema "github.com/ghevents/ghevents/sql"
 )
 
@@ -58,25 +57,7 @@ func marker(events, seed int64, end time.Time) string {
 }
 
 func markerPrefix(events, seed int64) string {
-	return fmt.Sprintf("ghevents bench: %d events, seed %d, schema %s, end ", events, seed, schemaDigest())
-}
-
-// schemaDigest is a short digest of every migration's name and text.
-func schemaDigest() string {
-	h := sha256.New()
-	_ = fs.WalkDir(schema.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(schema.Migrations(), path)
-		if err != nil {
-			return err
-		}
-		h.Write([]byte(path))
-		h.Write(b)
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	return fmt.Sprintf("ghevents bench: %d events, seed %d, schema %s, end ", events, seed, testdb.SchemaDigest()[:12])
 }
 
 // EnsureDataset returns the database ghevents_bench_<events> on the server
@@ -225,23 +206,20 @@ var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXIST
 // missingTables lists the tables of the migrations that the database at
 // dbURL lacks.
 func missingTables(ctx context.Context, dbURL string) ([]string, error) {
+	names, err := fs.Glob(schema.Migrations(), "*.sql")
+	if err != nil {
+		return nil, err
+	}
 	var want []string
-	err := fs.WalkDir(schema.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(schema.Migrations(), path)
+	for _, name := range names {
+		b, err := fs.ReadFile(schema.Migrations(), name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		up, _, _ := strings.Cut(string(b), "---- create above / drop below ----")
 		for _, m := range createTable.FindAllStringSubmatch(up, -1) {
 			want = append(want, strings.ToLower(m[1]))
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
@@ -296,14 +274,10 @@ type Server struct {
 	log *os.File
 }
 
-// StartServer builds (once per process) and starts `ghevents serve` on a
-// free loopback port, and waits until it answers /readyz.
-func StartServer(ctx context.Context, root, dbURL, logPath string, env ...string) (*Server, error) {
+// StartServer builds (once per process) and starts `ghevents serve` on
+// addr (a free loopback address), and waits until it answers /readyz.
+func StartServer(ctx context.Context, addr, root, dbURL, logPath string, env ...string) (*Server, error) {
 	bin, err := Binary(root)
-	if err != nil {
-		return nil, err
-	}
-	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -312,14 +286,14 @@ func StartServer(ctx context.Context, root, dbURL, logPath string, env ...string
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port), "LOG_FORMAT=json")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HTTP_ADDR="+addr, "LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, err
 	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, log: logf}
+	s := &Server{URL: "http://" + addr, cmd: cmd, log: logf}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(s.URL + "/readyz")
@@ -370,15 +344,6 @@ func Binary(root string) (string, error) {
 		}
 	})
 	return binPath, buildErr
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Memory reads a process's resident set and its peak, in MiB, from /proc.

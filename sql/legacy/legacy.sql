@@ -1,6 +1,8 @@
 -- The Python service's approach, kept only so the benchmarks can measure it
 -- beside ours on the same data: fetch every matching row into the
--- application and compute there. Nothing in ghevents serves these.
+-- application and compute there. Nothing in ghevents serves these: sqlc
+-- compiles them into internal/testkit/bench/legacydb, which only the
+-- benchmark imports.
 
 -- name: LegacyEventTimes :many
 -- LegacyEventTimes is every matching event's created_at, oldest first (the

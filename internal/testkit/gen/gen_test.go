@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/gen"
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/testkit/gen"
 )
 
 func lines(t *testing.T, o gen.Options, n int) [][]byte {

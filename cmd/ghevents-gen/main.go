@@ -2,7 +2,7 @@
 // file (one JSON event per line, gzip when the name ends in .gz), for the
 // benchmarks:
 //
-//	go run ./internal/gen/cmd/ghevents-gen -events 1000000 -seed 1 -o /tmp/gen-1m.json.gz
+//	go run ./cmd/ghevents-gen -events 1000000 -seed 1 -o /tmp/gen-1m.json.gz
 //
 // The same flags always give the same file. Streams meant to be imported
 // side by side need id ranges that do not overlap (-first-id) if they are
@@ -15,7 +15,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ghevents/ghevents/internal/gen"
+	"github.com/ghevents/ghevents/internal/testkit/gen"
 )
 
 func main() {
