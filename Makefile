@@ -35,8 +35,8 @@ FUZZTIME ?= 5m
 FUZZTIME_SHORT ?= 10s
 
 .PHONY: test
-test: db-up browser-deps ## run every test against the local PostgreSQL (and headless Chromium), then a short fuzz of each target
-	GHEVENTS_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 15m ./...
+test: db-up browser-deps node-deps ## run every test against the local PostgreSQL (with headless Chromium and node), then a short fuzz of each target
+	GHEVENTS_REQUIRE_BROWSER=1 GHEVENTS_REQUIRE_NODE=1 $(GO) test -race -count=1 -timeout 15m ./...
 	./scripts/fuzz.sh $(FUZZTIME_SHORT) $(FUZZ_TARGETS)
 
 .PHONY: fuzz
@@ -69,7 +69,7 @@ soak: db-up ## ghevents run under mixed load while polling and importing, for SO
 		$(GO) test -run '^TestSoak$$' -count=1 -timeout 120m -v ./internal/testkit/bench
 
 .PHONY: check
-check: fmt-check vet lint sqlc-check tidy-check vulncheck ## gofmt, go vet, staticcheck, sqlc diff, go mod tidy, govulncheck
+check: fmt-check vet lint sqlc-check tidy-check vulncheck openapi-lint ## gofmt, go vet, staticcheck, sqlc diff, go mod tidy, govulncheck, OpenAPI lint
 
 .PHONY: fmt-check
 fmt-check:
@@ -124,5 +124,30 @@ db-up: ## make sure the test PostgreSQL answers (starts the machine's cluster)
 	@./scripts/pg-up.sh
 
 .PHONY: api-client
-api-client: ## regenerate the oapi-codegen client from the API's OpenAPI 3.0 document
+api-client: node-deps ## regenerate the Go client (oapi-codegen, from the OpenAPI 3.0 document) and the TypeScript client's types (openapi-typescript, from 3.1)
 	$(GO) generate ./internal/api/apiclient
+	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; $(GO) run ./cmd/ghevents openapi > "$$d/openapi.json"; \
+	  cd clients/typescript && node node_modules/openapi-typescript/bin/cli.js "$$d/openapi.json" -o src/schema.d.ts
+
+# The npm packages of the TypeScript client (clients/typescript) and of the
+# OpenAPI linters (scripts/openapi-lint), each installed from its committed
+# package-lock.json, again when that changes.
+NODE_DIRS := clients/typescript scripts/openapi-lint
+
+.PHONY: node-deps
+node-deps: $(addsuffix /node_modules/.package-lock.json,$(NODE_DIRS)) ## install node when missing, then the npm packages of the TypeScript client and the OpenAPI linters (npm ci)
+
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	@command -v npm >/dev/null 2>&1 || { echo "installing node and npm"; \
+	  (apt-get install -y --no-install-recommends nodejs npm || { apt-get update && apt-get install -y --no-install-recommends nodejs npm; }) >/dev/null; }
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: openapi-lint
+openapi-lint: node-deps ## lint the OpenAPI documents (3.1 and 3.0) with Redocly CLI (recommended rules) and Spectral (oas): any error fails
+	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	$(GO) run ./cmd/ghevents openapi > "$$d/openapi.json"; \
+	$(GO) run ./cmd/ghevents openapi --spec 3.0 > "$$d/openapi-3.0.json"; \
+	cd scripts/openapi-lint; \
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node node_modules/@redocly/cli/bin/cli.js lint "$$d/openapi.json" "$$d/openapi-3.0.json"; \
+	node node_modules/@stoplight/spectral-cli/dist/index.js lint --ruleset .spectral.yaml --fail-severity error "$$d/openapi.json" "$$d/openapi-3.0.json"

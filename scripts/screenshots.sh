@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Remakes docs/screenshots/: imports the real GH Archive hour of
 # testdata/github into a scratch database, serves it, and has headless
-# Chromium photograph each chart (no network besides loopback).
+# Chromium photograph each chart (no network besides loopback), 1280 px
+# wide (NAME.png) and 390 px wide, a phone (NAME-390.png).
 #   scripts/screenshots.sh [SERVER_URL]   (default: the local PostgreSQL)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,15 +18,20 @@ export DATABASE_URL=${server%%/postgres\?*}/$db?sslmode=disable LOG_LEVEL=warn H
 profile=$(mktemp -d)
 trap 'kill $pid; wait $pid 2>/dev/null; rm -rf "$profile"; psql -q "$server" -c "DROP DATABASE IF EXISTS $db"' EXIT
 sleep 2
-since=$(( $(date +%s) - $(date -d 2015-01-01T00:00:00Z +%s) + 1 ))
+since=$(( $(date +%s) - $(date -d 2015-01-01T00:00:00Z +%s) + 3600 ))  # every event, with an hour to spare
 shoot() {
   chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
     --disable-component-update --disable-sync --disable-quic --user-data-dir="$profile/$1" \
     --window-size=1280,900 --virtual-time-budget=5000 --screenshot="docs/screenshots/$1.png" "http://$HTTP_ADDR$2" 2>/dev/null
+  chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
+    --disable-component-update --disable-sync --disable-quic --user-data-dir="$profile/$1-390" \
+    --window-size=390,844 --virtual-time-budget=5000 --screenshot="docs/screenshots/$1-390.png" "http://$HTTP_ADDR$2" 2>/dev/null
 }
 shoot event-avg-time "/visualization/event-avg-time?scale=log"
 shoot event-avg-time-pullrequest "/visualization/event-avg-time?event_type=PullRequestEvent&scale=linear"
 shoot events-total-count "/visualization/events-total-count?offset=$since"
 shoot multiple-events-repos "/visualization/multiple-events-repos?event_type=PushEvent&minimal_events_count=5&limit=20"
+shoot index "/visualization"
+shoot problem "/visualization/events-total-count?offset=abc&repository_name=torvalds/linux"
 shoot docs "/docs"
 ls -la docs/screenshots

@@ -45,6 +45,9 @@ type Config struct {
 	// not limited.
 	RateLimit float64
 	RateBurst int
+	// CORSOrigins are the origins of the web pages that may call the API
+	// (CORS): nil, none; ["*"], any; else each scheme://host[:port].
+	CORSOrigins []string
 }
 
 // Server holds the handlers' dependencies.
@@ -56,8 +59,10 @@ type Server struct {
 }
 
 // New returns the whole HTTP handler: Huma operations, docs, assets, the
-// redirect, /healthz, /readyz and /internal/metrics (outside the OpenAPI
-// document), request logging and metrics, and panic recovery.
+// redirects, /healthz, /readyz and /internal/metrics (outside the OpenAPI
+// document), and the layers around them (http.go): request logging and
+// metrics, panic recovery, CORS, compression, the rate limit, problem
+// answers for every error and pages for people on the chart pages.
 func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	api := humago.New(mux, HumaConfig(cfg.Version))
@@ -73,7 +78,8 @@ func New(cfg Config) http.Handler {
 		checks = []telemetry.Check{{Name: "database", Fn: cfg.Store.CheckReady}}
 	}
 	telemetry.Register(mux, reg, checks)
-	return s.middleware(mux)
+	inner := s.limited(s.pageProblems(problems(mux)))
+	return s.middleware(corsHandler(cfg.CORSOrigins, compressHandler(inner)), mux)
 }
 
 // HumaConfig is the Huma configuration: OpenAPI 3.1 at /openapi.json and
@@ -83,8 +89,24 @@ func HumaConfig(version string) huma.Config {
 	cfg := huma.DefaultConfig("ghevents API", version)
 	cfg.Info.Description = "Metrics over the public GitHub events ghevents has stored: " +
 		"the average time between events, the number of events per type in a time window, " +
-		"and the repositories with the most events of a type. Charts of the same numbers are at /visualization."
+		"and the repositories with the most events of a type. Charts of the same numbers are at /visualization.\n\n" +
+		"The API is public and read-only: every operation is a GET without credentials. Errors are RFC 9457 " +
+		"application/problem+json. Metric answers carry an ETag (send it back in If-None-Match for a 304 while " +
+		"the answer is the same) and Cache-Control: no-cache."
+	cfg.Info.License = &huma.License{Name: "MIT", URL: "https://opensource.org/licenses/MIT"}
+	// Relative: a generated client calls the server it is pointed at, not
+	// the host this document was fetched from.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "The server that serves this document."}}
+	cfg.Security = []map[string][]string{} // public: no credentials
 	cfg.DocsPath = ""
+	// Every problem says its type: about:blank, as RFC 9457 reads a
+	// missing one, sent so that typed clients find the field they declare.
+	cfg.Transformers = append(cfg.Transformers, func(_ huma.Context, _ string, v any) (any, error) {
+		if e, ok := v.(*huma.ErrorModel); ok && e.Type == "" {
+			e.Type = "about:blank"
+		}
+		return v, nil
+	})
 	// No `$schema` field or Link header in the answers: the bodies are
 	// exactly the documented objects.
 	cfg.CreateHooks = nil
@@ -115,8 +137,10 @@ func Register(api huma.API, cfg Config) *Server {
 	if cfg.RateLimit > 0 {
 		s.limits = newClientLimits(cfg.RateLimit, cfg.RateBurst, cfg.Now)
 	}
+	api.UseMiddleware(refuseRepeatedParameters(api))
 	s.registerMetrics(api)
 	s.registerCharts(api)
+	describeErrors(api.OpenAPI())
 	return s
 }
 

@@ -40,15 +40,10 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// TestPagesInHeadlessChromium loads every page from a test server in
-// headless Chromium with the network otherwise unused, waits for the chart
-// (or the docs) to be drawn, and checks: no console error or exception, no
-// request to any other host, and a canvas that is not blank.
-func TestPagesInHeadlessChromium(t *testing.T) {
-	browser := findChromium(t)
-	f := setup(t, handWorked)
-	srvURL, _ := url.Parse(f.srv.URL)
-
+// newBrowser starts headless Chromium with the flags of the house (no
+// network of its own, a fresh profile) and returns its context.
+func newBrowser(t *testing.T, browser string) context.Context {
+	t.Helper()
 	// Not t.TempDir: Chromium's helpers may still write there for a moment
 	// after it exits, which would fail the test in its cleanup.
 	profile, err := os.MkdirTemp("", "ghevents-chromium-")
@@ -78,12 +73,25 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocOpts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
 	if err := chromedp.Run(bctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	return bctx
+}
+
+// TestPagesInHeadlessChromium loads every page from a test server in
+// headless Chromium with the network otherwise unused, waits for the chart
+// (or the docs) to be drawn, and checks: no console error or exception, no
+// request to any other host, and a canvas that is not blank.
+func TestPagesInHeadlessChromium(t *testing.T) {
+	browser := findChromium(t)
+	f := setup(t, handWorked)
+	srvURL, _ := url.Parse(f.srv.URL)
+
+	bctx := newBrowser(t, browser)
 	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

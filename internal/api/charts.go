@@ -37,14 +37,24 @@ func newHTMLPage(body []byte) *htmlPage {
 	}
 }
 
-// htmlResponses documents a text/html answer.
-func htmlResponses(desc string) map[string]*huma.Response {
-	return map[string]*huma.Response{
-		"200": {
-			Description: desc,
-			Content:     map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: huma.TypeString}}},
-		},
+// htmlResponses documents a page's answers, text/html only (clients
+// generated from the document must not read them as JSON): the page, and
+// for pages with parameters the page that says which are wrong (422).
+// Over the rate limit (429) or without the database (503) the page says so.
+func htmlResponses(desc string, withParams bool) map[string]*huma.Response {
+	html := func(d string) *huma.Response {
+		return &huma.Response{Description: d, Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: huma.TypeString}}}}
 	}
+	r := map[string]*huma.Response{
+		"200": html(desc),
+		"429": html("Too Many Requests (with HTTP_RATE_LIMIT set): a page saying when to retry (Retry-After)."),
+		"503": html("Service Unavailable: a page saying the database could not answer."),
+	}
+	if withParams {
+		r["422"] = html("Unprocessable Entity: a page naming each bad parameter in words, with the chart's form filled with what was asked. " +
+			"A client sending Accept: application/json gets the application/problem+json of the JSON operations instead.")
+	}
+	return r
 }
 
 // AvgTimeChartInput is the query of /visualization/event-avg-time: the
@@ -57,10 +67,10 @@ type AvgTimeChartInput struct {
 }
 
 // TotalCountChartInput is the query of /visualization/events-total-count.
-type TotalCountChartInput = EventsTotalCountInput
+type TotalCountChartInput = EventsTotalCountQuery
 
 // ReposChartInput is the query of /visualization/multiple-events-repos.
-type ReposChartInput = MultipleEventsReposInput
+type ReposChartInput = MultipleEventsReposQuery
 
 func (s *Server) registerCharts(api huma.API) {
 	huma.Register(api, huma.Operation{
@@ -68,16 +78,10 @@ func (s *Server) registerCharts(api huma.API) {
 		Method:      http.MethodGet,
 		Path:        "/visualization",
 		Summary:     "Charts index",
-		Description: "A page linking each chart, with a form for its parameters.",
+		Description: "A page linking each chart, with a form for its parameters, and what the store holds.",
 		Tags:        []string{"visualization"},
-		Responses:   htmlResponses("The charts index page."),
-	}, func(context.Context, *struct{}) (*htmlPage, error) {
-		body, err := charts.Index(model.EventTypes)
-		if err != nil {
-			return nil, s.renderError(err)
-		}
-		return newHTMLPage(body), nil
-	})
+		Responses:   htmlResponses("The charts index page.", false),
+	}, s.index)
 
 	huma.Register(api, huma.Operation{
 		OperationID: "visualization-event-avg-time",
@@ -88,8 +92,7 @@ func (s *Server) registerCharts(api huma.API) {
 			"all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most " +
 			"CHART_MAX_POINTS of the most recent gaps are drawn per series.",
 		Tags:      []string{"visualization"},
-		Errors:    problemErrors,
-		Responses: htmlResponses("An HTML page with the chart."),
+		Responses: htmlResponses("An HTML page with the chart.", true),
 	}, s.avgTimeChart)
 
 	huma.Register(api, huma.Operation{
@@ -99,8 +102,7 @@ func (s *Server) registerCharts(api huma.API) {
 		Summary:     "Chart: events per type in a window",
 		Description: "One bar per event type, sorted by count; the numbers of /metrics/events-total-count.",
 		Tags:        []string{"visualization"},
-		Errors:      problemErrors,
-		Responses:   htmlResponses("An HTML page with the chart."),
+		Responses:   htmlResponses("An HTML page with the chart.", true),
 	}, s.totalCountChart)
 
 	huma.Register(api, huma.Operation{
@@ -108,10 +110,9 @@ func (s *Server) registerCharts(api huma.API) {
 		Method:      http.MethodGet,
 		Path:        "/visualization/multiple-events-repos",
 		Summary:     "Chart: repositories with the most events of a type",
-		Description: "Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.",
+		Description: "Horizontal bars of the top repositories (the chart grows with them; at most 300 are drawn); the numbers of /metrics/multiple-events-repos.",
 		Tags:        []string{"visualization"},
-		Errors:      problemErrors,
-		Responses:   htmlResponses("An HTML page with the chart."),
+		Responses:   htmlResponses("An HTML page with the chart.", true),
 	}, s.reposChart)
 }
 
@@ -155,16 +156,20 @@ func (s *Server) avgTimeChart(ctx context.Context, in *AvgTimeChartInput) (*html
 	var subtitle string
 	switch {
 	case in.EventType != "" && len(series) == 1 && series[0].AvgSeconds != nil:
-		subtitle = fmt.Sprintf("%s of %s gaps drawn (the most recent) · dotted line: average over all %s events: %s s",
-			charts.Thousands(drawn), charts.Thousands(max(events-1, 0)), charts.Thousands(events), formatSeconds(*series[0].AvgSeconds))
+		subtitle = drawnText(drawn, max(events-1, 0)) + fmt.Sprintf(" · dotted line: average over all %s: %s s",
+			charts.Plural(events, "event"), formatSeconds(*series[0].AvgSeconds))
 	case in.EventType != "":
-		subtitle = fmt.Sprintf("%s matching events: fewer than two, so no gap to draw", charts.Thousands(events))
+		subtitle = fmt.Sprintf("%s matching: fewer than two, so no gap to draw", charts.Plural(events, "event"))
 	default:
-		subtitle = fmt.Sprintf("%s gaps drawn: at most the %s most recent per type · dotted lines: averages over all %s events",
-			charts.Thousands(drawn), charts.Thousands(int64(s.cfg.ChartMaxPoints)), charts.Thousands(events))
+		subtitle = fmt.Sprintf("%s drawn: at most the %s most recent per type · dotted lines: averages over all %s",
+			charts.Plural(drawn, "gap"), charts.Thousands(int64(s.cfg.ChartMaxPoints)), charts.Plural(events, "event"))
 	}
 	if in.Scale == "log" && zeros > 0 {
-		subtitle += fmt.Sprintf(" · log scale: %s gaps of 0 s (ties) not drawn", charts.Thousands(zeros))
+		if zeros == 1 {
+			subtitle += " · log scale: 1 gap of 0 s (a tie) not drawn"
+		} else {
+			subtitle += fmt.Sprintf(" · log scale: %s gaps of 0 s (ties) not drawn", charts.Thousands(zeros))
+		}
 	}
 	page := charts.Page{
 		Title:    title,
@@ -176,9 +181,25 @@ func (s *Server) avgTimeChart(ctx context.Context, in *AvgTimeChartInput) (*html
 		page.Links = append(page.Links, charts.Link{Text: "The same numbers as JSON", URL: withQuery("/metrics/event-avg-time", in.EventType, in.RepositoryName, in.Action)})
 	}
 	if events == 0 {
-		page.Notice = charts.EmptyNotice
+		kind := "event"
+		if in.EventType != "" {
+			kind = string(in.EventType)
+		}
+		notice, err := s.nothingMatched(ctx, "no "+kind+describeFilter(in.RepositoryName, in.Action)+" is stored")
+		if err != nil {
+			return nil, err
+		}
+		page.Notice = notice
 	}
 	return s.renderPage(page)
+}
+
+// drawnText says how many of the gaps are drawn.
+func drawnText(drawn, total int64) string {
+	if drawn == total {
+		return charts.Plural(drawn, "gap") + " drawn"
+	}
+	return fmt.Sprintf("%s of %s drawn (the most recent)", charts.Thousands(drawn), charts.Plural(total, "gap"))
 }
 
 // chartConcurrency bounds the queries one chart page runs at once.
@@ -197,7 +218,7 @@ type gapSeriesResult struct {
 // newest gaps. keep is false for a type with fewer than two events unless
 // it was asked for by name (it then shows as an empty series).
 func (s *Server) gapSeries(ctx context.Context, t string, in *AvgTimeChartInput, named bool) gapSeriesResult {
-	avg, err := s.EventAvgTime(ctx, t, in.RepositoryName, in.Action)
+	avg, err := s.eventAvgTime(ctx, s.cfg.Store, t, in.RepositoryName, in.Action)
 	if err != nil {
 		return gapSeriesResult{err: err}
 	}
@@ -223,7 +244,7 @@ func (s *Server) gapSeries(ctx context.Context, t string, in *AvgTimeChartInput,
 }
 
 func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) (*htmlPage, error) {
-	tc, err := s.EventsTotalCount(ctx, in.Offset, in.RepositoryName, in.Action)
+	tc, err := s.eventsTotalCount(ctx, s.cfg.Store, in.Offset, s.since(in.Offset), in.RepositoryName, in.Action)
 	if err != nil {
 		return nil, err
 	}
@@ -233,23 +254,33 @@ func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) 
 	}
 	charts.SortCounts(items)
 	title := "Events per type, last " + humanWindow(in.Offset) + filterText(in.RepositoryName, in.Action)
-	subtitle := fmt.Sprintf("since %s · %s events", tc.Since.Format(time.RFC3339), charts.Thousands(tc.Total))
+	subtitle := fmt.Sprintf("since %s · %s", tc.Since.Format(time.RFC3339), charts.Plural(tc.Total, "event"))
 	q := url.Values{"offset": {strconv.FormatInt(in.Offset, 10)}}
 	addFilters(q, in.RepositoryName, in.Action)
 	page := charts.Page{
 		Title:    title,
 		Subtitle: subtitle,
-		Option:   charts.BarsOption("events", "events", items),
+		Option:   charts.HorizontalBarsOption("events", "events", items),
+		Height:   charts.BarsHeight(len(items)),
 		Links:    []charts.Link{{Text: "The same numbers as JSON", URL: "/metrics/events-total-count?" + q.Encode()}},
 	}
 	if tc.Total == 0 {
-		page.Notice = charts.EmptyNotice
+		span, err := s.storedSpan(ctx)
+		if err != nil {
+			return nil, err
+		}
+		page.Notice = nothingMatchedText(span, fmt.Sprintf("no event%s in the last %s (since %s)",
+			describeFilter(in.RepositoryName, in.Action), humanWindow(in.Offset), tc.Since.Format("2006-01-02 15:04:05 UTC")))
+		if all := s.everything(span); all > in.Offset {
+			q.Set("offset", strconv.FormatInt(all, 10))
+			page.Links = append([]charts.Link{{Text: "Show everything stored", URL: "/visualization/events-total-count?" + q.Encode()}}, page.Links...)
+		}
 	}
 	return s.renderPage(page)
 }
 
 func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage, error) {
-	r, err := s.MultipleEventsRepos(ctx, string(in.EventType), in.MinimalEventsCount, in.Limit)
+	r, err := s.multipleEventsRepos(ctx, s.cfg.Store, string(in.EventType), in.MinimalEventsCount, in.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -257,20 +288,129 @@ func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage
 	for i, repo := range r.Repositories {
 		items[i] = charts.CountItem{Name: repo.RepositoryName, Count: repo.EventsCount}
 	}
-	title := fmt.Sprintf("Repositories with more than %s %s events", charts.Thousands(in.MinimalEventsCount), in.EventType)
-	subtitle := fmt.Sprintf("top %s of %s repositories", charts.Thousands(int64(len(items))), charts.Thousands(r.TotalRepositories))
+	title := "Repositories with more than " + charts.Plural(in.MinimalEventsCount, string(in.EventType))
+	subtitle := charts.Plural(r.TotalRepositories, "repository")
+	if int64(len(items)) < r.TotalRepositories {
+		subtitle = fmt.Sprintf("top %s of %s", charts.Thousands(int64(len(items))), subtitle)
+	}
+	if len(items) > charts.MaxBars {
+		subtitle += fmt.Sprintf(" · the chart draws the first %s (a taller one would not draw well); all %s are in the JSON",
+			charts.Thousands(charts.MaxBars), charts.Thousands(int64(len(items))))
+	}
 	q := url.Values{"event_type": {string(in.EventType)}, "minimal_events_count": {strconv.FormatInt(in.MinimalEventsCount, 10)},
 		"limit": {strconv.Itoa(in.Limit)}}
 	page := charts.Page{
 		Title:    title,
 		Subtitle: subtitle,
 		Option:   charts.HorizontalBarsOption(string(in.EventType)+" events", "events", items),
+		Height:   charts.BarsHeight(len(items)),
 		Links:    []charts.Link{{Text: "The same numbers as JSON", URL: "/metrics/multiple-events-repos?" + q.Encode()}},
 	}
 	if len(items) == 0 {
-		page.Notice = charts.EmptyNotice
+		notice, err := s.nothingMatched(ctx, "no repository has more than "+charts.Plural(in.MinimalEventsCount, string(in.EventType)))
+		if err != nil {
+			return nil, err
+		}
+		page.Notice = notice
 	}
 	return s.renderPage(page)
+}
+
+// index is the charts' index: what is stored, and a form per chart, whose
+// windows include one that holds every stored event.
+func (s *Server) index(ctx context.Context, _ *struct{}) (*htmlPage, error) {
+	span, err := s.storedSpan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	subtitle := "The same numbers as the JSON API, drawn. Pick the parameters and open a chart."
+	if span.Events == 0 {
+		subtitle += " " + charts.EmptyStoreNotice
+	} else {
+		subtitle += " The store holds " + storedText(span) + "."
+	}
+	var oldest string
+	if span.Oldest != nil {
+		oldest = span.Oldest.Format("2006-01-02 15:04 UTC")
+	}
+	body, err := charts.Index(subtitle, []charts.Form{
+		charts.AvgTimeForm(model.EventTypes, nil),
+		charts.TotalCountForm(s.everything(span), oldest, nil),
+		charts.ReposForm(model.EventTypes, nil),
+	})
+	if err != nil {
+		return nil, s.renderError(err)
+	}
+	return newHTMLPage(body), nil
+}
+
+// storedSpan reads what the store holds, for the pages' words.
+func (s *Server) storedSpan(ctx context.Context) (store.StoredSpan, error) {
+	qctx, cancel := s.queryContext(ctx)
+	defer cancel()
+	span, err := s.cfg.Store.StoredSpan(qctx)
+	if err != nil {
+		return store.StoredSpan{}, s.dbError(ctx, "stored span", err)
+	}
+	return span, nil
+}
+
+// everything is a window (offset, in seconds) that holds every stored
+// event, or 0 when none is stored: whole hours, one more than needed, so
+// it still holds them all when the form is sent a while later.
+func (s *Server) everything(span store.StoredSpan) int64 {
+	if span.Oldest == nil {
+		return 0
+	}
+	hours := int64(s.cfg.Now().Sub(*span.Oldest)/time.Hour) + 2
+	return hours * 3600
+}
+
+// nothingMatched is the notice of a chart with nothing to draw: what
+// matched nothing, and what the store holds.
+func (s *Server) nothingMatched(ctx context.Context, what string) (string, error) {
+	span, err := s.storedSpan(ctx)
+	if err != nil {
+		return "", err
+	}
+	return nothingMatchedText(span, what), nil
+}
+
+func nothingMatchedText(span store.StoredSpan, what string) string {
+	if span.Events == 0 {
+		return charts.EmptyStoreNotice
+	}
+	return strings.ToUpper(what[:1]) + what[1:] + "; the store holds " + storedText(span) + "."
+}
+
+// storedText says what the store holds: "7,702 events, created from
+// 2015-01-01 00:00 to 00:59 UTC".
+func storedText(span store.StoredSpan) string {
+	if span.Oldest == nil || span.Newest == nil {
+		return charts.Plural(span.Events, "event")
+	}
+	from, to := span.Oldest.UTC(), span.Newest.UTC()
+	toText := to.Format("2006-01-02 15:04")
+	if from.Format("2006-01-02") == to.Format("2006-01-02") {
+		toText = to.Format("15:04")
+	}
+	if span.Events == 1 {
+		return "1 event, created at " + from.Format("2006-01-02 15:04 UTC")
+	}
+	return fmt.Sprintf("%s, created from %s to %s UTC", charts.Plural(span.Events, "event"), from.Format("2006-01-02 15:04"), toText)
+}
+
+// describeFilter writes the optional filters in words: " of repository
+// a/b with action opened".
+func describeFilter(repo, action string) string {
+	var b strings.Builder
+	if repo != "" {
+		b.WriteString(" of repository " + repo)
+	}
+	if action != "" {
+		b.WriteString(" with action " + action)
+	}
+	return b.String()
 }
 
 func (s *Server) renderPage(p charts.Page) (*htmlPage, error) {

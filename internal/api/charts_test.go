@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -108,7 +109,7 @@ func TestAvgTimeChartDrawsTheAPIsNumbers(t *testing.T) {
 	if opt["yAxis"].([]any)[0].(map[string]any)["type"] != "value" {
 		t.Errorf("linear scale not applied: %v", opt["yAxis"])
 	}
-	for _, s := range []string{"<h1>Time between PushEvent events</h1>", "4 of 4 gaps drawn (the most recent)",
+	for _, s := range []string{"<h1>Time between PushEvent events</h1>", "4 gaps drawn · dotted line",
 		"average over all 5 events: 1785 s", `href="/metrics/event-avg-time?event_type=PushEvent"`} {
 		if !strings.Contains(page, s) {
 			t.Errorf("page lacks %q", s)
@@ -121,7 +122,7 @@ func TestAvgTimeChartDrawsTheAPIsNumbers(t *testing.T) {
 	if len(series[0].points) != 3 || series[0].points[0][1] != 30 || opt["yAxis"].([]any)[0].(map[string]any)["type"] != "log" {
 		t.Errorf("log scale: %+v %v", series, opt["yAxis"])
 	}
-	if !strings.Contains(page, "1 gaps of 0 s (ties) not drawn") {
+	if !strings.Contains(page, "log scale: 1 gap of 0 s (a tie) not drawn") {
 		t.Errorf("log page does not say the zero gap is not drawn")
 	}
 
@@ -175,14 +176,20 @@ func TestTotalCountChartDrawsTheAPIsNumbers(t *testing.T) {
 		if err := json.Unmarshal(body, &j); err != nil {
 			t.Fatal(err)
 		}
-		opt, _ := chartOption(t, f.srv.URL, "/visualization/events-total-count?"+q)
-		cats := opt["xAxis"].([]any)[0].(map[string]any)["data"].([]any)
+		opt, page := chartOption(t, f.srv.URL, "/visualization/events-total-count?"+q)
+		cats := opt["yAxis"].([]any)[0].(map[string]any)["data"].([]any)
 		vals := opt["series"].([]any)[0].(map[string]any)["data"].([]any)
 		if len(cats) != len(j.Counts) {
 			t.Fatalf("%s: %d bars, JSON has %d types", q, len(cats), len(j.Counts))
 		}
+		// Horizontal bars, listed bottom-up; the chart is as tall as its rows.
+		if want := fmt.Sprintf(`style="height: %dpx"`, len(cats)*22+60); !strings.Contains(page, want) {
+			t.Errorf("%s: the chart is not %s", q, want)
+		}
 		prev := int64(1 << 62)
-		for i, c := range cats {
+		for k := range cats {
+			i := len(cats) - 1 - k
+			c := cats[i]
 			v := int64(vals[i].(map[string]any)["value"].(float64))
 			if j.Counts[c.(string)] != v {
 				t.Errorf("%s: bar %s = %d, JSON %d", q, c, v, j.Counts[c.(string)])
@@ -260,33 +267,128 @@ func TestChartsEmptyDatabase(t *testing.T) {
 		"/visualization/multiple-events-repos?event_type=PushEvent",
 	} {
 		_, page := chartOption(t, f.srv.URL, p)
-		if !strings.Contains(page, `<p class="notice" id="notice">No events yet — run the poller or import an hour of GH Archive.</p>`) {
-			t.Errorf("%s: no empty notice", p)
+		if !strings.Contains(page, `<p class="notice" id="notice">No events are stored yet: the poller adds the newest as it polls GitHub, `+
+			"and `ghevents import` loads history from GH Archive (an hour of it is enough to start).</p>") {
+			t.Errorf("%s: no empty-store notice", p)
 		}
 	}
 }
 
-func TestChartsValidationAndIndex(t *testing.T) {
-	f := setup(t, nil)
-	for _, p := range []string{
-		"/visualization/event-avg-time?event_type=Nope",
-		"/visualization/event-avg-time?scale=cubic",
-		"/visualization/event-avg-time?repository_name=bad",
-		"/visualization/events-total-count",
-		"/visualization/events-total-count?offset=0",
-		"/visualization/multiple-events-repos?event_type=PushEvent&limit=0",
-	} {
-		status, ctype, _ := get(t, f.srv.URL, p)
-		if status != 422 || ctype != "application/problem+json" {
-			t.Errorf("%s: %d %s, want 422 problem+json", p, status, ctype)
+// TestChartsSayWhatMatchedNothing: with events stored, a chart that has
+// nothing to draw says what matched nothing and what the store holds, and
+// the window chart offers the window that holds everything.
+func TestChartsSayWhatMatchedNothing(t *testing.T) {
+	f := setup(t, handWorked)
+	// handWorked runs from 08:00:00 (ForkEvent 13) to 11:59:59 (WatchEvent 10); now is 12:00:00.
+	held := "the store holds 22 events, created from 2024-06-01 08:00 to 11:59 UTC."
+	cases := []struct{ path, notice string }{
+		{"/visualization/event-avg-time?event_type=DeleteEvent", "No DeleteEvent is stored; " + held},
+		{"/visualization/event-avg-time?repository_name=no/such&action=opened", "No event of repository no/such with action opened is stored; " + held},
+		{"/visualization/events-total-count?offset=600&repository_name=b/repo", "No event of repository b/repo in the last 10 min (since 2024-06-01 11:50:00 UTC); " + held},
+		{"/visualization/events-total-count?offset=3600&action=reopened", "No event with action reopened in the last 1 h (since 2024-06-01 11:00:00 UTC); " + held},
+		{"/visualization/multiple-events-repos?event_type=ForkEvent&minimal_events_count=3", "No repository has more than 3 ForkEvents; " + held},
+		{"/visualization/multiple-events-repos?event_type=WatchEvent&minimal_events_count=1", "No repository has more than 1 WatchEvent; " + held},
+	}
+	for _, c := range cases {
+		_, page := chartOption(t, f.srv.URL, c.path)
+		if want := `<p class="notice" id="notice">` + c.notice + `</p>`; !strings.Contains(page, want) {
+			m := regexp.MustCompile(`<p class="notice".*</p>`).FindString(page)
+			t.Errorf("%s:\n got  %s\n want %s", c.path, m, want)
 		}
 	}
+	// 4 h since 08:00:00, in whole hours and one more for the time until
+	// the form is sent: 6 h, 21600 s (the oldest event is 4 h old).
+	_, page := chartOption(t, f.srv.URL, "/visualization/events-total-count?offset=600&repository_name=b/repo")
+	if !strings.Contains(page, `<a href="/visualization/events-total-count?offset=21600&amp;repository_name=b%2Frepo">Show everything stored</a>`) {
+		t.Errorf("no link to the window holding everything:\n%s", page)
+	}
+	_, _, index := get(t, f.srv.URL, "/visualization")
+	for _, want := range []string{`<option value="21600">everything stored (since 2024-06-01 08:00 UTC)</option>`,
+		"The store holds 22 events, created from 2024-06-01 08:00 to 11:59 UTC."} {
+		if !strings.Contains(string(index), want) {
+			t.Errorf("the index lacks %s", want)
+		}
+	}
+}
+
+// TestChartPagesProblems: a bad or missing parameter on a chart page
+// answers a page for people: 422 kept, the navigation, one line per bad
+// parameter in words, the chart's form filled with what was asked. A
+// client asking for JSON gets the problem+json; the metrics always do.
+func TestChartPagesProblems(t *testing.T) {
+	f := setup(t, nil)
+	cases := []struct {
+		path  string
+		lines []string
+		form  []string // what the filled form must hold
+	}{
+		{"/visualization/events-total-count?offset=abc&repository_name=a/b",
+			[]string{"offset: must be a whole number of seconds, at least 1 (at most 3153600000, a hundred years)"},
+			[]string{`<option value="abc" selected>abc (as asked)</option>`, `name="repository_name" type="text" value="a/b"`}},
+		{"/visualization/events-total-count",
+			[]string{"offset: is missing; it must be a whole number of seconds, at least 1 (at most 3153600000, a hundred years)"},
+			[]string{`<option value="3600" selected>hour</option>`}},
+		{"/visualization/event-avg-time?event_type=Nope&scale=cubic&action=x!",
+			[]string{"event_type: must be one of GitHub&#39;s event types, such as PushEvent or WatchEvent (the form lists them)",
+				"action: must be letters and underscores only (such as opened or ready_for_review), at most 64",
+				"scale: must be log or linear"},
+			[]string{`<option value="Nope" selected>Nope (as asked)</option>`, `<option value="cubic" selected>cubic (as asked)</option>`,
+				`name="action" type="text" value="x!"`}},
+		{"/visualization/multiple-events-repos?event_type=PushEvent&limit=0&minimal_events_count=0",
+			[]string{"minimal_events_count: must be a whole number, at least 1", "limit: must be a whole number from 1 to 10000"},
+			[]string{`<option value="PushEvent" selected>PushEvent</option>`, `name="limit" type="number" value="0"`}},
+		{"/visualization/multiple-events-repos?event_type=PushEvent&event_type=WatchEvent",
+			[]string{"event_type: is given 2 times; give it once"}, nil},
+		{"/visualization/events-total-count?offset=60&colour=red",
+			[]string{"colour: is not a parameter of this page (it takes offset, repository_name, action)"}, nil},
+	}
+	for _, c := range cases {
+		status, ctype, body := get(t, f.srv.URL, c.path)
+		page := string(body)
+		if status != 422 || ctype != "text/html; charset=utf-8" {
+			t.Errorf("%s: %d %s, want 422 text/html", c.path, status, ctype)
+			continue
+		}
+		var lines []string
+		for _, m := range regexp.MustCompile(`<li>(.*)</li>`).FindAllStringSubmatch(page, -1) {
+			lines = append(lines, m[1])
+		}
+		if strings.Join(lines, "\n") != strings.Join(c.lines, "\n") {
+			t.Errorf("%s: lines\n %q\nwant\n %q", c.path, lines, c.lines)
+		}
+		for _, want := range append([]string{`<a href="/visualization">All charts</a>`, `<meta name="viewport"`}, c.form...) {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s: the page lacks %s", c.path, want)
+			}
+		}
+		// A program asking for JSON gets the problem.
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+c.path, nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 422 || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s with Accept: application/json: %d %s", c.path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	// An unknown chart is a page too; an unknown path elsewhere a problem.
+	status, ctype, body := get(t, f.srv.URL, "/visualization/nope")
+	if status != 404 || ctype != "text/html; charset=utf-8" || !strings.Contains(string(body), "There is no page at /visualization/nope.") {
+		t.Errorf("/visualization/nope: %d %s %s", status, ctype, body)
+	}
+}
+
+func TestChartsIndexAndAssets(t *testing.T) {
+	f := setup(t, nil)
 	status, ctype, body := get(t, f.srv.URL, "/visualization")
 	if status != 200 || ctype != "text/html; charset=utf-8" {
 		t.Fatalf("/visualization: %d %s", status, ctype)
 	}
 	for _, s := range []string{`action="/visualization/event-avg-time"`, `action="/visualization/events-total-count"`,
-		`action="/visualization/multiple-events-repos"`, "<option>WatchEvent</option>"} {
+		`action="/visualization/multiple-events-repos"`, `<option value="WatchEvent">WatchEvent</option>`,
+		`name="limit" type="number" value="100"`, `<link rel="icon" href="/favicon.ico">`} {
 		if !strings.Contains(string(body), s) {
 			t.Errorf("index lacks %q", s)
 		}
@@ -295,13 +397,23 @@ func TestChartsValidationAndIndex(t *testing.T) {
 	if !strings.Contains(string(docs), `href="/visualization"`) {
 		t.Errorf("/docs does not link to /visualization")
 	}
-	// Assets: echarts with a year of caching, our script.
-	resp, err := http.Get(f.srv.URL + "/assets/echarts/5.6.0/echarts.min.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "max-age=31536000") || resp.ContentLength < 900_000 {
-		t.Errorf("echarts asset: %d %q %d bytes", resp.StatusCode, resp.Header.Get("Cache-Control"), resp.ContentLength)
+	// Assets: echarts with a year of caching, our script, the icon.
+	for _, a := range []struct {
+		path, ctype, cache string
+		least              int
+	}{
+		{"/assets/echarts/5.6.0/echarts.min.js", "text/javascript; charset=utf-8", "public, max-age=31536000, immutable", 900_000},
+		{"/assets/charts.js", "text/javascript; charset=utf-8", "public, max-age=3600", 1000},
+		{"/favicon.ico", "image/vnd.microsoft.icon", "public, max-age=86400", 100},
+	} {
+		resp, err := http.Get(f.srv.URL + a.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != a.ctype || resp.Header.Get("Cache-Control") != a.cache || len(b) < a.least {
+			t.Errorf("%s: %d %q %q %d bytes", a.path, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"), len(b))
+		}
 	}
 }

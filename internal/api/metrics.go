@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -29,19 +32,45 @@ func (EventType) Schema(huma.Registry) *huma.Schema {
 }
 
 // RepoFilter and ActionFilter are the optional filters shared by the metrics and the charts.
+//
+// A repository name may be any the store holds: up to 2,704 characters,
+// PostgreSQL's largest btree entry (in bytes, on 8 kB pages), so every name
+// the store can index uncompressed. (Longer names could only be stored
+// compressed, as a run of one letter; GitHub's have at most 140.)
 type RepoFilter struct {
-	RepositoryName string `query:"repository_name" maxLength:"140" pattern:"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$" example:"torvalds/linux" doc:"Only events of this repository (owner/name), compared case-insensitively as GitHub does."`
+	RepositoryName string `query:"repository_name" maxLength:"2704" example:"torvalds/linux" doc:"Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds)."`
+}
+
+// Resolve refuses names the store cannot hold, so none reaches a query
+// that would fail on it.
+func (f *RepoFilter) Resolve(huma.Context) []error {
+	if utf8.ValidString(f.RepositoryName) && !strings.ContainsRune(f.RepositoryName, 0) {
+		return nil
+	}
+	return []error{&huma.ErrorDetail{Location: "query.repository_name", Message: "expected valid UTF-8 without NUL characters", Value: f.RepositoryName}}
 }
 
 type ActionFilter struct {
 	Action string `query:"action" maxLength:"64" pattern:"^[A-Za-z_]+$" example:"opened" doc:"Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match."`
 }
 
-// EventAvgTimeInput is the query of /metrics/event-avg-time.
-type EventAvgTimeInput struct {
+// ConditionalInput is the If-None-Match header of the metrics: the ETag
+// of an answer the client holds.
+type ConditionalInput struct {
+	IfNoneMatch string `header:"If-None-Match" doc:"The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body."`
+}
+
+// EventAvgTimeQuery is the query of /metrics/event-avg-time.
+type EventAvgTimeQuery struct {
 	EventType EventType `query:"event_type" required:"true" doc:"The event type to measure."`
 	ActionFilter
 	RepoFilter
+}
+
+// EventAvgTimeInput is the request of /metrics/event-avg-time.
+type EventAvgTimeInput struct {
+	EventAvgTimeQuery
+	ConditionalInput
 }
 
 // EventAvgTime is the average time between adjacent events.
@@ -55,21 +84,23 @@ type EventAvgTime struct {
 	NewestEventTime *time.Time `json:"newest_event_time" doc:"created_at of the newest matching event (RFC 3339, UTC); null when none."`
 }
 
-type eventAvgTimeOutput struct {
-	Body EventAvgTime
-}
-
-// EventsTotalCountInput is the query of /metrics/events-total-count.
-type EventsTotalCountInput struct {
-	Offset int64 `query:"offset" required:"true" minimum:"1" maximum:"3153600000" example:"3600" doc:"The window: events created in the last this many seconds (at least 1)."`
+// EventsTotalCountQuery is the query of /metrics/events-total-count.
+type EventsTotalCountQuery struct {
+	Offset int64 `query:"offset" required:"true" minimum:"1" maximum:"3153600000" example:"3600" doc:"The window: events created in the last this many seconds (at least 1), counted from the current second."`
 	RepoFilter
 	ActionFilter
+}
+
+// EventsTotalCountInput is the request of /metrics/events-total-count.
+type EventsTotalCountInput struct {
+	EventsTotalCountQuery
+	ConditionalInput
 }
 
 // EventsTotalCount is the number of events per type in a window.
 type EventsTotalCount struct {
 	OffsetSeconds   int64            `json:"offset_seconds" doc:"The window asked for, in seconds." example:"3600"`
-	Since           time.Time        `json:"since" doc:"Start of the window: now - offset (RFC 3339, UTC)."`
+	Since           time.Time        `json:"since" doc:"Start of the window: now - offset, now taken to the second (RFC 3339, UTC)."`
 	RepositoryName  *string          `json:"repository_name" doc:"The repository filter as given; null when not given."`
 	Action          *string          `json:"action" doc:"The action filter as given; null when not given."`
 	OldestEventTime *time.Time       `json:"oldest_event_time" doc:"created_at of the oldest event counted; null when none."`
@@ -77,20 +108,22 @@ type EventsTotalCount struct {
 	Total           int64            `json:"total" doc:"Sum of counts." example:"1200"`
 }
 
-type eventsTotalCountOutput struct {
-	Body EventsTotalCount
-}
-
-// MultipleEventsReposInput is the query of /metrics/multiple-events-repos.
-type MultipleEventsReposInput struct {
+// MultipleEventsReposQuery is the query of /metrics/multiple-events-repos.
+type MultipleEventsReposQuery struct {
 	EventType          EventType `query:"event_type" required:"true" doc:"The event type to count."`
 	MinimalEventsCount int64     `query:"minimal_events_count" default:"2" minimum:"1" example:"2" doc:"Only repositories with strictly more than this many events of the type."`
 	Limit              int       `query:"limit" default:"100" minimum:"1" maximum:"10000" example:"100" doc:"At most this many repositories in the answer."`
 }
 
+// MultipleEventsReposInput is the request of /metrics/multiple-events-repos.
+type MultipleEventsReposInput struct {
+	MultipleEventsReposQuery
+	ConditionalInput
+}
+
 // RepoEvents is a repository and its count.
 type RepoEvents struct {
-	RepositoryName string `json:"repository_name" doc:"owner/name, as spelled by its newest event." example:"torvalds/linux"`
+	RepositoryName string `json:"repository_name" doc:"The repository's name (owner/name), as spelled by its newest event." example:"torvalds/linux"`
 	EventsCount    int64  `json:"events_count" doc:"Events of the type in this repository." example:"42"`
 }
 
@@ -102,8 +135,13 @@ type MultipleEventsRepos struct {
 	Repositories       []RepoEvents `json:"repositories" nullable:"false" doc:"The first limit of them, by events_count descending, then repository_name ascending."`
 }
 
-type multipleEventsReposOutput struct {
-	Body MultipleEventsRepos
+// metricOutput is a metric's answer: the body with its ETag, or 304 Not
+// Modified without a body when the client holds it already.
+type metricOutput[T any] struct {
+	Status       int
+	ETag         string `header:"ETag" doc:"Names this answer (a weak validator): send it back in If-None-Match to get 304 while the answer is the same. It covers the query, the window (since, to the second) and the version of the stored events."`
+	CacheControl string `header:"Cache-Control" doc:"no-cache: a cache may keep the answer, and asks again (with If-None-Match) before each use."`
+	Body         *T
 }
 
 // problemErrors are the error answers every metric may give (429 only when
@@ -120,9 +158,10 @@ func (s *Server) registerMetrics(api huma.API) {
 			"repository and one action. It equals the mean of created_at - LAG(created_at) over the matching events. " +
 			"With fewer than two matching events the average is undefined: avg_time_seconds is null " +
 			"(the Python service answered 400 there).",
-		Tags:   []string{"metrics"},
-		Errors: problemErrors,
-	}, s.eventAvgTime)
+		Tags:      []string{"metrics"},
+		Errors:    problemErrors,
+		Responses: notModifiedResponse(),
+	}, s.getEventAvgTime)
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-events-total-count",
@@ -131,9 +170,10 @@ func (s *Server) registerMetrics(api huma.API) {
 		Summary:     "Events per type in a time window",
 		Description: "How many events of each type were created in the last `offset` seconds (created_at >= now - offset), " +
 			"optionally of one repository and one action. Every known event type is in counts, zero included.",
-		Tags:   []string{"metrics"},
-		Errors: problemErrors,
-	}, s.eventsTotalCount)
+		Tags:      []string{"metrics"},
+		Errors:    problemErrors,
+		Responses: notModifiedResponse(),
+	}, s.getEventsTotalCount)
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-multiple-events-repos",
@@ -142,25 +182,26 @@ func (s *Server) registerMetrics(api huma.API) {
 		Summary:     "Repositories with more than N events of a type",
 		Description: "Repositories with strictly more than minimal_events_count events of one type, by count descending " +
 			"then name ascending; total_repositories counts all that qualify, before limit.",
-		Tags:   []string{"metrics"},
-		Errors: problemErrors,
-	}, s.multipleEventsRepos)
+		Tags:      []string{"metrics"},
+		Errors:    problemErrors,
+		Responses: notModifiedResponse(),
+	}, s.getMultipleEventsRepos)
 }
 
-func (s *Server) eventAvgTime(ctx context.Context, in *EventAvgTimeInput) (*eventAvgTimeOutput, error) {
-	body, err := s.EventAvgTime(ctx, string(in.EventType), in.RepositoryName, in.Action)
-	if err != nil {
-		return nil, err
-	}
-	return &eventAvgTimeOutput{Body: body}, nil
+func (s *Server) getEventAvgTime(ctx context.Context, in *EventAvgTimeInput) (*metricOutput[EventAvgTime], error) {
+	q := in.EventAvgTimeQuery
+	return conditionalGet(s, ctx, "event-avg-time", in.IfNoneMatch, []string{string(q.EventType), q.RepositoryName, q.Action},
+		func(db *store.Store) (EventAvgTime, error) {
+			return s.eventAvgTime(ctx, db, string(q.EventType), q.RepositoryName, q.Action)
+		})
 }
 
-// EventAvgTime computes the /metrics/event-avg-time answer; the charts call
-// it too, so both show the same numbers.
-func (s *Server) EventAvgTime(ctx context.Context, eventType, repoName, action string) (EventAvgTime, error) {
+// eventAvgTime computes the /metrics/event-avg-time answer from db; the
+// charts call it too, so both show the same numbers.
+func (s *Server) eventAvgTime(ctx context.Context, db *store.Store, eventType, repoName, action string) (EventAvgTime, error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	span, err := s.cfg.Store.EventSpan(qctx, store.EventFilter{EventType: eventType, RepoName: repoName, Action: action})
+	span, err := db.EventSpan(qctx, store.EventFilter{EventType: eventType, RepoName: repoName, Action: action})
 	if err != nil {
 		return EventAvgTime{}, s.dbError(ctx, "event-avg-time", err)
 	}
@@ -175,21 +216,27 @@ func (s *Server) EventAvgTime(ctx context.Context, eventType, repoName, action s
 	}, nil
 }
 
-func (s *Server) eventsTotalCount(ctx context.Context, in *EventsTotalCountInput) (*eventsTotalCountOutput, error) {
-	body, err := s.EventsTotalCount(ctx, in.Offset, in.RepositoryName, in.Action)
-	if err != nil {
-		return nil, err
-	}
-	return &eventsTotalCountOutput{Body: body}, nil
+func (s *Server) getEventsTotalCount(ctx context.Context, in *EventsTotalCountInput) (*metricOutput[EventsTotalCount], error) {
+	q := in.EventsTotalCountQuery
+	since := s.since(q.Offset)
+	return conditionalGet(s, ctx, "events-total-count", in.IfNoneMatch,
+		[]string{strconv.FormatInt(q.Offset, 10), q.RepositoryName, q.Action, strconv.FormatInt(since.Unix(), 10)},
+		func(db *store.Store) (EventsTotalCount, error) {
+			return s.eventsTotalCount(ctx, db, q.Offset, since, q.RepositoryName, q.Action)
+		})
 }
 
-// EventsTotalCount computes the /metrics/events-total-count answer.
-func (s *Server) EventsTotalCount(ctx context.Context, offset int64, repoName, action string) (EventsTotalCount, error) {
-	// PostgreSQL keeps microseconds: since is exactly what is queried.
-	since := s.cfg.Now().UTC().Add(-time.Duration(offset) * time.Second).Truncate(time.Microsecond)
+// since is the start of a window of offset seconds: now, to the second,
+// minus offset. Within one second every answer for the window is the same.
+func (s *Server) since(offset int64) time.Time {
+	return s.cfg.Now().UTC().Truncate(time.Second).Add(-time.Duration(offset) * time.Second)
+}
+
+// eventsTotalCount computes the /metrics/events-total-count answer from db.
+func (s *Server) eventsTotalCount(ctx context.Context, db *store.Store, offset int64, since time.Time, repoName, action string) (EventsTotalCount, error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	tc, err := s.cfg.Store.CountsSince(qctx, since, repoName, action)
+	tc, err := db.CountsSince(qctx, since, repoName, action)
 	if err != nil {
 		return EventsTotalCount{}, s.dbError(ctx, "events-total-count", err)
 	}
@@ -211,19 +258,20 @@ func (s *Server) EventsTotalCount(ctx context.Context, offset int64, repoName, a
 	}, nil
 }
 
-func (s *Server) multipleEventsRepos(ctx context.Context, in *MultipleEventsReposInput) (*multipleEventsReposOutput, error) {
-	body, err := s.MultipleEventsRepos(ctx, string(in.EventType), in.MinimalEventsCount, in.Limit)
-	if err != nil {
-		return nil, err
-	}
-	return &multipleEventsReposOutput{Body: body}, nil
+func (s *Server) getMultipleEventsRepos(ctx context.Context, in *MultipleEventsReposInput) (*metricOutput[MultipleEventsRepos], error) {
+	q := in.MultipleEventsReposQuery
+	return conditionalGet(s, ctx, "multiple-events-repos", in.IfNoneMatch,
+		[]string{string(q.EventType), strconv.FormatInt(q.MinimalEventsCount, 10), strconv.Itoa(q.Limit)},
+		func(db *store.Store) (MultipleEventsRepos, error) {
+			return s.multipleEventsRepos(ctx, db, string(q.EventType), q.MinimalEventsCount, q.Limit)
+		})
 }
 
-// MultipleEventsRepos computes the /metrics/multiple-events-repos answer.
-func (s *Server) MultipleEventsRepos(ctx context.Context, eventType string, minEvents int64, limit int) (MultipleEventsRepos, error) {
+// multipleEventsRepos computes the /metrics/multiple-events-repos answer from db.
+func (s *Server) multipleEventsRepos(ctx context.Context, db *store.Store, eventType string, minEvents int64, limit int) (MultipleEventsRepos, error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	total, repos, err := s.cfg.Store.TopRepos(qctx, eventType, minEvents, limit)
+	total, repos, err := db.TopRepos(qctx, eventType, minEvents, limit)
 	if err != nil {
 		return MultipleEventsRepos{}, s.dbError(ctx, "multiple-events-repos", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -89,6 +90,12 @@ func TestOpenAPIDocuments(t *testing.T) {
 			for _, raw := range params {
 				prm := raw.(map[string]any)
 				name := prm["name"].(string)
+				if prm["in"] == "header" {
+					if name != "If-None-Match" {
+						t.Errorf("%s %s: header parameter %s, want only If-None-Match", path, p, name)
+					}
+					continue
+				}
 				seen[name] = true
 				req, known := w.params[name]
 				if !known {
@@ -122,6 +129,109 @@ func TestOpenAPIDocuments(t *testing.T) {
 					t.Errorf("%s %s: parameter %s missing", path, p, name)
 				}
 			}
+		}
+	}
+}
+
+// TestOpenAPIDocumentForClients: what generated clients rely on. The
+// server is relative, the API public, the licence and the build's version
+// named; chart pages are declared text/html only; the metrics document
+// If-None-Match, ETag and 304; and each error example is what the server
+// sends to the request its summary names.
+func TestOpenAPIDocumentForClients(t *testing.T) {
+	f := setup(t, nil)
+	for _, path := range []string{"/openapi.json", "/openapi-3.0.json"} {
+		_, _, body := get(t, f.srv.URL, path)
+		var doc struct {
+			Info struct {
+				Version string
+				License struct{ Name, URL string }
+			}
+			Servers  []map[string]string
+			Security []any
+			Paths    map[string]map[string]struct {
+				Parameters []struct{ Name, In string }
+				Responses  map[string]struct {
+					Headers map[string]any
+					Content map[string]struct {
+						Examples map[string]struct {
+							Summary string
+							Value   any
+						}
+					}
+				}
+			}
+			Components struct {
+				Schemas map[string]struct {
+					Required   []string
+					Properties map[string]any
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Info.Version != "test" || doc.Info.License.Name != "MIT" || doc.Info.License.URL == "" {
+			t.Errorf("%s: info %+v", path, doc.Info)
+		}
+		if len(doc.Servers) != 1 || doc.Servers[0]["url"] != "/" {
+			t.Errorf("%s: servers %v, want [{url: /}]", path, doc.Servers)
+		}
+		if doc.Security == nil || len(doc.Security) != 0 {
+			t.Errorf("%s: security %v, want []", path, doc.Security)
+		}
+		em := doc.Components.Schemas["ErrorModel"]
+		if !slices.Contains(em.Required, "type") || em.Properties["instance"] != nil {
+			t.Errorf("%s: ErrorModel requires %v and has instance=%v; want type required, no instance", path, em.Required, em.Properties["instance"])
+		}
+		examples := 0
+		for p, item := range doc.Paths {
+			op, ok := item["get"]
+			if !ok {
+				t.Errorf("%s %s: no GET", path, p)
+				continue
+			}
+			for code, r := range op.Responses {
+				for ct, mt := range r.Content {
+					if strings.HasPrefix(p, "/visualization") && ct != "text/html" {
+						t.Errorf("%s %s %s: content %s; chart pages are text/html only", path, p, code, ct)
+					}
+					for _, ex := range mt.Examples {
+						examples++
+						want, _ := json.Marshal(ex.Value)
+						switch {
+						case code == "422":
+							q, ok := strings.CutPrefix(ex.Summary, "GET ")
+							if !ok {
+								t.Fatalf("%s %s 422: example summary %q names no request", path, p, ex.Summary)
+							}
+							status, ctype, got := get(t, f.srv.URL, q)
+							if status != 422 || ctype != "application/problem+json" {
+								t.Errorf("%s: %d %s", q, status, ctype)
+							}
+							assertJSON(t, q, got, string(want))
+						case code == "503" && ex.Summary == "The database cannot be reached":
+							assertJSON(t, p, []byte(unavailable[false]), string(want))
+						}
+					}
+				}
+			}
+			if strings.HasPrefix(p, "/metrics/") {
+				if r, ok := op.Responses["304"]; !ok || r.Headers["ETag"] == nil {
+					t.Errorf("%s %s: no 304 with an ETag header", path, p)
+				}
+				if op.Responses["200"].Headers["ETag"] == nil || op.Responses["200"].Headers["Cache-Control"] == nil {
+					t.Errorf("%s %s: the 200 does not document ETag and Cache-Control", path, p)
+				}
+				for _, code := range []string{"422", "429", "500", "503"} {
+					if len(op.Responses[code].Content["application/problem+json"].Examples) != 1 {
+						t.Errorf("%s %s %s: want one example", path, p, code)
+					}
+				}
+			}
+		}
+		if examples != 12 {
+			t.Errorf("%s: %d error examples, want 12 (4 statuses × 3 metrics)", path, examples)
 		}
 	}
 }

@@ -27,7 +27,7 @@ const docsPage = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ghevents API</title>
-<link rel="icon" type="image/png" href="` + assetsPrefix + `favicon-32x32.png">
+<link rel="icon" href="` + charts.FaviconPath + `">
 <link rel="stylesheet" href="` + assetsPrefix + `swagger-ui.css">
 <link rel="stylesheet" href="/assets/docs.css">
 </head>
@@ -67,9 +67,10 @@ const docsCSS = `.ghevents-nav { font-family: sans-serif; padding: 10px 20px; ba
 // registerPages adds the docs, the assets and the / redirect to mux.
 func (s *Server) registerPages(mux *http.ServeMux) {
 	// Only "/" itself redirects; unknown paths still get 404.
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/docs", http.StatusPermanentRedirect)
-	})
+	mux.HandleFunc("GET /{$}", redirectTo("/docs"))
+	// A trailing slash is the same page.
+	mux.HandleFunc("GET /docs/{$}", redirectTo("/docs"))
+	mux.HandleFunc("GET /visualization/{$}", redirectTo("/visualization"))
 	mux.HandleFunc("GET /docs", func(w http.ResponseWriter, r *http.Request) {
 		setPageHeaders(w)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -86,6 +87,7 @@ func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.Handle("GET /assets/echarts/", chartAssets)
 	mux.Handle("GET /assets/charts.js", chartAssets)
 	mux.Handle("GET /assets/charts.css", chartAssets)
+	mux.Handle("GET "+charts.FaviconPath, chartAssets)
 }
 
 func staticText(contentType, body string) http.HandlerFunc {

@@ -66,22 +66,22 @@ func TestRateLimitPerClient(t *testing.T) {
 	}
 
 	// Pages that need no database, so every status comes from the limit.
-	equal("client A", statuses("192.0.2.1:1000", "/visualization", 5), []int{200, 200, 200, 429, 429})
+	equal("client A", statuses("192.0.2.1:1000", "/openapi.json", 5), []int{200, 200, 200, 429, 429})
 	rec := get("192.0.2.1:1001", "/docs") // another port, the same client
 	body, _ := io.ReadAll(rec.Body)
 	if rec.Code != 429 || rec.Header().Get("Retry-After") != "1" || rec.Header().Get("Content-Type") != "application/problem+json" ||
-		string(body) != `{"detail":"more than 2 requests a second (burst 3) from this client (HTTP_RATE_LIMIT); retry after the time in Retry-After","status":429,"title":"Too Many Requests"}` {
+		string(body) != `{"detail":"more than 2 requests a second (burst 3) from this client (HTTP_RATE_LIMIT); retry after the time in Retry-After","status":429,"title":"Too Many Requests","type":"about:blank"}` {
 		t.Fatalf("429: %d Retry-After %q %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get("Content-Type"), body)
 	}
-	equal("client B", statuses("198.51.100.7:2000", "/visualization", 3), []int{200, 200, 200})
-	equal("client C, over IPv6", statuses("[2001:db8::1]:3000", "/visualization", 1), []int{200})
+	equal("client B", statuses("198.51.100.7:2000", "/openapi.json", 3), []int{200, 200, 200})
+	equal("client C, over IPv6", statuses("[2001:db8::1]:3000", "/openapi.json", 1), []int{200})
 	equal("client A's probes", statuses("192.0.2.1:1000", "/healthz", 10), []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200})
 	equal("client A's scrapes", statuses("192.0.2.1:1000", "/internal/metrics", 3), []int{200, 200, 200})
 
 	clock.Add(500 * time.Millisecond)
-	equal("client A half a second later", statuses("192.0.2.1:1000", "/visualization", 2), []int{200, 429})
+	equal("client A half a second later", statuses("192.0.2.1:1000", "/openapi.json", 2), []int{200, 429})
 	clock.Add(10 * time.Second)
-	equal("client A ten seconds later", statuses("192.0.2.1:1000", "/visualization", 4), []int{200, 200, 200, 429})
+	equal("client A ten seconds later", statuses("192.0.2.1:1000", "/openapi.json", 4), []int{200, 200, 200, 429})
 }
 
 // Off by default: no limit at all.
@@ -89,7 +89,7 @@ func TestNoRateLimitByDefault(t *testing.T) {
 	t.Parallel()
 	h := api.New(api.Config{Now: func() time.Time { return now }, Version: "test"})
 	for i := range 200 {
-		req := httptest.NewRequest(http.MethodGet, "/visualization", nil)
+		req := httptest.NewRequest(http.MethodGet, "/openapi.json", nil)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
@@ -106,7 +106,7 @@ func TestRateLimitOverLoopback(t *testing.T) {
 	defer srv.Close()
 	var got []int
 	for range 4 {
-		resp, err := http.Get(srv.URL + "/visualization")
+		resp, err := http.Get(srv.URL + "/openapi.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestRateLimitOverLoopback(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), `ghevents_http_requests_total{method="GET",route="GET /visualization",status="429"} 2`) {
+	if !strings.Contains(string(b), `ghevents_http_requests_total{method="GET",route="GET /openapi.json",status="429"} 2`) {
 		t.Fatalf("429s not counted:\n%s", b)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -36,8 +37,20 @@ const EchartsPath = "/assets/echarts/" + EchartsVersion + "/echarts.min.js"
 //go:embed assets
 var assets embed.FS
 
-// EmptyNotice is shown on a chart with nothing to draw.
-const EmptyNotice = "No events yet — run the poller or import an hour of GH Archive."
+// EmptyStoreNotice is shown on a chart when nothing at all is stored.
+const EmptyStoreNotice = "No events are stored yet: the poller adds the newest as it polls GitHub, " +
+	"and `ghevents import` loads history from GH Archive (an hour of it is enough to start)."
+
+// FaviconPath is where the icon of every page is served.
+const FaviconPath = "/favicon.ico"
+
+// RowHeight is the height in pixels of one bar of a horizontal bar chart;
+// MaxBars is the most bars one chart draws, whose height (about 6,600 px)
+// a browser still draws on a high-density screen.
+const (
+	RowHeight = 22
+	MaxBars   = 300
+)
 
 // Link is a link shown under a chart.
 type Link struct {
@@ -57,6 +70,9 @@ type Page struct {
 	// Option is the echarts option, from one of the *Option functions (the
 	// title and subtitle are the page's, in HTML, not drawn on the canvas).
 	Option map[string]any
+	// Height is the chart's height in pixels (0: the style sheet's, for
+	// charts whose height does not depend on their data).
+	Height int
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -65,6 +81,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} · ghevents</title>
+<link rel="icon" href="/favicon.ico">
 <link rel="stylesheet" href="/assets/charts.css">
 <script src="{{.EchartsPath}}" defer></script>
 <script src="/assets/charts.js" defer></script>
@@ -75,7 +92,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <h1>{{.Title}}</h1>
 <p class="subtitle">{{.Subtitle}}</p>
 {{if .Notice}}<p class="notice" id="notice">{{.Notice}}</p>{{end}}
-<div id="chart" class="chart" role="img" aria-label="{{.Title}}"></div>
+<div id="chart" class="chart" role="img" aria-label="{{.Title}}"{{if .Height}} style="height: {{.Height}}px"{{end}}></div>
 {{if .Links}}<p class="links">{{range .Links}}<a href="{{.URL}}">{{.Text}}</a> {{end}}</p>{{end}}
 </main>
 <script type="application/json" id="chart-option">{{.Option}}</script>
@@ -122,18 +139,67 @@ type GapSeries struct {
 // GapsOption draws each series' gaps as dots (x: time, y: seconds) with
 // its average as a dotted line labelled with its value. On a log axis, gaps
 // of zero seconds (ties) cannot be drawn and are left out.
+//
+// The axes cover every dot and every average line: on a log axis an
+// average below the smallest gap still shows (the axis starts at the power
+// of ten below it), and an average of 0 s, which a log axis cannot show,
+// is drawn at the axis' foot, labelled with its value. Dots within a
+// minute get a minute either side (echarts would spread them over days).
 func GapsOption(series []GapSeries, logScale bool) map[string]any {
 	c := charts.NewScatter()
-	yType := "value"
-	if logScale {
-		yType = "log"
+	yAxis := opts.YAxis{Type: "value", Name: "seconds since the previous event", NameLocation: "middle", NameGap: 50}
+	// Lowest and highest value drawn (positive ones on a log axis), the
+	// highest gap and average, and the time span in ms.
+	var lo, hi, maxGap, maxAvg, first, last float64
+	seen := false
+	for _, s := range series {
+		values := slices.Clone(s.Seconds)
+		if s.AvgSeconds != nil {
+			values = append(values, *s.AvgSeconds)
+			maxAvg = max(maxAvg, *s.AvgSeconds)
+		}
+		for _, v := range values {
+			if logScale && v <= 0 {
+				continue
+			}
+			if !seen || v < lo {
+				lo = v
+			}
+			hi, seen = max(hi, v), true
+		}
+		for i, t := range s.Times {
+			ms := float64(t.UnixMilli())
+			if first == 0 || ms < first {
+				first = ms
+			}
+			last = max(last, ms)
+			maxGap = max(maxGap, s.Seconds[i])
+		}
+	}
+	switch {
+	case logScale && seen:
+		yAxis.Type = "log"
+		yAxis.Min = math.Pow(10, math.Floor(math.Log10(lo)))
+		yAxis.Max = max(math.Pow(10, math.Ceil(math.Log10(hi))), yAxis.Min.(float64)*10)
+	case logScale:
+		yAxis.Type, yAxis.Min, yAxis.Max = "log", 0.1, 10.0 // nothing positive to draw: an axis still
+	case maxAvg > maxGap:
+		// The drawn gaps are the newest; the average is over all events and
+		// may be above them all.
+		yAxis.Max = niceCeil(maxAvg)
+	}
+	xAxis := opts.XAxis{Type: "time", Name: "event time (UTC)", NameLocation: "middle", NameGap: 30}
+	if first > 0 && last-first < 60_000 {
+		// A dot or a few within a minute: echarts would spread them over
+		// days; a minute either side shows them as what they are.
+		xAxis.Min, xAxis.Max = first-60_000, last+60_000
 	}
 	c.SetGlobalOptions(
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "5"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "time", Name: "event time (UTC)", NameLocation: "middle", NameGap: 30}),
-		charts.WithYAxisOpts(opts.YAxis{Type: yType, Name: "seconds since the previous event", NameLocation: "middle", NameGap: 50}),
-		charts.WithGridOpts(opts.Grid{Top: "50", Left: "70", Right: "40", Bottom: "90"}),
+		charts.WithXAxisOpts(xAxis),
+		charts.WithYAxisOpts(yAxis),
+		charts.WithGridOpts(opts.Grid{Top: "50", Left: "70", Right: "30", Bottom: "90"}),
 		charts.WithDataZoomOpts(opts.DataZoom{Type: "slider", XAxisIndex: []int{0}}, opts.DataZoom{Type: "inside", XAxisIndex: []int{0}}),
 		charts.WithAnimation(false),
 	)
@@ -148,15 +214,19 @@ func GapsOption(series []GapSeries, logScale bool) map[string]any {
 		ss := charts.SingleSeries{Name: s.Name, Type: types.ChartScatter, Data: points}
 		ss.ConfigureSeriesOpts(charts.WithScatterChartOpts(opts.ScatterChart{SymbolSize: 5}))
 		if s.AvgSeconds != nil {
+			avg, label := round(*s.AvgSeconds, 3), "avg {c} s"
+			if logScale && avg <= 0 {
+				avg, label = yAxis.Min.(float64), "avg 0 s (drawn at the axis' foot)"
+			}
 			ss.ConfigureSeriesOpts(
 				charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{
 					Name:  "average " + s.Name,
-					YAxis: round(*s.AvgSeconds, 3),
+					YAxis: avg,
 				}),
 				charts.WithMarkLineStyleOpts(opts.MarkLineStyle{
 					Symbol:    []string{"none", "none"},
 					LineStyle: &opts.LineStyle{Type: "dotted", Width: 2},
-					Label:     &opts.Label{Show: opts.Bool(true), Formatter: "avg {c} s", Position: "insideEndTop"},
+					Label:     &opts.Label{Show: opts.Bool(true), Formatter: label, Position: "insideEndTop"},
 				}),
 			)
 		}
@@ -181,29 +251,13 @@ func SortCounts(items []CountItem) {
 	})
 }
 
-// BarsOption draws vertical bars (one per item, in the given order).
-func BarsOption(seriesName, valueName string, items []CountItem) map[string]any {
-	c := charts.NewBar()
-	names := make([]string, len(items))
-	values := make([]opts.BarData, len(items))
-	for i, it := range items {
-		names[i] = it.Name
-		values[i] = opts.BarData{Value: it.Count}
-	}
-	c.SetGlobalOptions(
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: &opts.AxisLabel{Rotate: 35, Interval: "0"}}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: valueName}),
-		charts.WithGridOpts(opts.Grid{Top: "40", Left: "70", Right: "40", Bottom: "150"}),
-		charts.WithAnimation(false),
-	)
-	c.SetXAxis(names).AddSeries(seriesName, values, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "top"}))
-	return option(c)
-}
-
-// HorizontalBarsOption draws horizontal bars, the first item at the top.
+// HorizontalBarsOption draws horizontal bars, the first item at the top,
+// at most MaxBars of them (BarsHeight is the height they need). Long names
+// are cut to the room there is (charts.js fits them to the chart's width)
+// and shown whole in the tooltip; values are written beside the bars.
 func HorizontalBarsOption(seriesName, valueName string, items []CountItem) map[string]any {
 	c := charts.NewBar()
+	items = items[:min(len(items), MaxBars)]
 	// A category y axis lists bottom-up: reverse so the first item is on top.
 	names := make([]string, len(items))
 	values := make([]opts.BarData, len(items))
@@ -212,10 +266,12 @@ func HorizontalBarsOption(seriesName, valueName string, items []CountItem) map[s
 		values[len(items)-1-i] = opts.BarData{Value: it.Count}
 	}
 	c.SetGlobalOptions(
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}), // one series: the title says what it is
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: valueName}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: valueName, NameLocation: "middle", NameGap: 25}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", AxisLabel: &opts.AxisLabel{Interval: "0"}}),
-		charts.WithGridOpts(opts.Grid{Top: "30", Left: "20", Right: "60", Bottom: "40", ContainLabel: opts.Bool(true)}),
+		// containLabel leaves a label cut to its width a few pixels short: room on the left.
+		charts.WithGridOpts(opts.Grid{Top: "10", Left: "20", Right: "60", Bottom: "45", ContainLabel: opts.Bool(true)}),
 		charts.WithAnimation(false),
 	)
 	c.SetXAxis(names).AddSeries(seriesName, values, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "right"}))
@@ -223,8 +279,15 @@ func HorizontalBarsOption(seriesName, valueName string, items []CountItem) map[s
 	return option(c)
 }
 
+// BarsHeight is the height in pixels of a horizontal bar chart of n bars:
+// RowHeight a bar (at most MaxBars), the axis below, and at least room for
+// a notice.
+func BarsHeight(n int) int {
+	return max(min(n, MaxBars)*RowHeight+60, 200)
+}
+
 // AssetsHandler serves echarts.min.js (cacheable for a year: the version is
-// in the path), charts.js and charts.css.
+// in the path), charts.js, charts.css and the favicon.
 func AssetsHandler() http.Handler {
 	mux := http.NewServeMux()
 	echartsDir, err := fs.Sub(assets, "assets/echarts")
@@ -242,6 +305,10 @@ func AssetsHandler() http.Handler {
 		panic(err)
 	}
 	ownFiles := http.FileServerFS(own)
+	mux.Handle("GET "+FaviconPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		http.ServeFileFS(w, r, own, "favicon.ico")
+	}))
 	for _, name := range []string{"charts.js", "charts.css"} {
 		mux.Handle("GET /assets/"+name, http.StripPrefix("/assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -249,6 +316,17 @@ func AssetsHandler() http.Handler {
 		})))
 	}
 	return mux
+}
+
+// Plural is n and the noun, in the plural unless n is 1: "1 gap", "2,000 gaps".
+func Plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "y") && !strings.HasSuffix(noun, "ey") {
+		return Thousands(n) + " " + strings.TrimSuffix(noun, "y") + "ies"
+	}
+	return Thousands(n) + " " + noun + "s"
 }
 
 // Thousands formats n with thousands separators: 1234567 -> "1,234,567".
@@ -269,6 +347,18 @@ func Thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// niceCeil is the least of 1, 2, 2.5, 5 times a power of ten at or above x
+// (x > 0): an axis' top that reads well.
+func niceCeil(x float64) float64 {
+	p := math.Pow(10, math.Floor(math.Log10(x)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*p >= x {
+			return m * p
+		}
+	}
+	return 10 * p
 }
 
 func round(x float64, digits int) float64 {

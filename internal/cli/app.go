@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -36,12 +37,15 @@ func (a *app) database(ctx context.Context) (*database, error) {
 		a.log.Info("using database", slog.String("url", config.Redacted(a.cfg.DatabaseURL)))
 		return &database{url: a.cfg.DatabaseURL, close: func() {}}, nil
 	}
-	a.log.Info("DATABASE_URL is not set: using ghevents' private PostgreSQL cluster", slog.String("data_dir", a.cfg.DataDir))
-	c, err := devdb.Start(ctx, a.cfg.DataDir, a.log)
+	a.log.Info("DATABASE_URL is not set: using ghevents' private PostgreSQL cluster",
+		slog.String("data_dir", cmp.Or(a.cfg.DataDir, devdb.DefaultDataDir)))
+	c, err := devdb.StartPrivate(ctx, devdb.PrivateConfig{
+		DataDir: cmp.Or(a.cfg.DataDir, devdb.DefaultDataDir), Chosen: a.cfg.DataDir != "", Log: a.log,
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &database{url: c.URL(), private: true, close: func() {
+	return &database{url: c.URL(devdb.Database), private: true, close: func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := c.Stop(ctx); err != nil {

@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"flag"
+	"log/slog"
+	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghevents/ghevents/internal/api"
+	"github.com/ghevents/ghevents/internal/config"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
 )
@@ -52,6 +55,47 @@ func (a *app) serveAPI(ctx context.Context, s *store.Store, reg *prometheus.Regi
 		ReadyChecks:    checks,
 		RateLimit:      a.cfg.HTTPRateLimit,
 		RateBurst:      a.cfg.HTTPRateBurst,
+		CORSOrigins:    corsOrigins(a.cfg.CORSOrigins),
 	})
-	return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log, nil)
+	return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log,
+		func(addr net.Addr) { a.tellWhereToLook(ctx, s, addr) })
+}
+
+// corsOrigins is CORS_ORIGINS as the API takes it.
+func corsOrigins(o config.Origins) []string {
+	if o.Any {
+		return []string{"*"}
+	}
+	return o.List
+}
+
+// tellWhereToLook says, once the server listens, where its pages are and,
+// while nothing is stored yet, how to fill the store.
+func (a *app) tellWhereToLook(ctx context.Context, s *store.Store, addr net.Addr) {
+	base := "http://" + browsable(addr)
+	a.log.Info("ghevents is serving: open the charts at "+base+"/visualization and the API docs at "+base+"/docs",
+		slog.String("charts", base+"/visualization"), slog.String("docs", base+"/docs"))
+	qctx, cancel := context.WithTimeout(ctx, a.cfg.QueryTimeout)
+	defer cancel()
+	span, err := s.StoredSpan(qctx)
+	if err != nil || span.Events > 0 {
+		return
+	}
+	a.log.Info("no events are stored yet: the poller adds the newest as it polls GitHub; for an hour of history now, " +
+		"import one from GH Archive, e.g. `ghevents import https://data.gharchive.org/2015-01-01-15.json.gz` " +
+		"(a clone of ghevents has one offline: `ghevents import testdata/github/gharchive-2015-01-01-0.json.gz`); " +
+		"run it with the same settings (DATABASE_URL, or DATA_DIR) in the same folder")
+}
+
+// browsable is addr as a browser on this machine reaches it: localhost for
+// a wildcard address.
+func browsable(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

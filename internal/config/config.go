@@ -28,11 +28,14 @@ import (
 type Config struct {
 	DatabaseURL     string `env:"DATABASE_URL" secret:"true" desc:"PostgreSQL connection string; when empty, ghevents runs a private PostgreSQL cluster under DATA_DIR" expect:"a PostgreSQL URL such as postgres://user:pass@host:5432/db"`
 	DatabaseReadURL string `env:"DATABASE_READ_URL" secret:"true" desc:"optional read replica for the metric and chart queries; empty means DATABASE_URL" expect:"a PostgreSQL URL such as postgres://user:pass@replica:5432/db"`
-	DataDir         string `env:"DATA_DIR" envDefault:".data" desc:"where the private PostgreSQL cluster lives when DATABASE_URL is empty" expect:"a directory path"`
+	// DataDir is empty unless the user set it: the private cluster of the
+	// default (.data) may be kept elsewhere, a folder the user chose never is.
+	DataDir string `env:"DATA_DIR" desc:"where the private PostgreSQL cluster lives when DATABASE_URL is empty; empty means .data, kept instead in /var/lib/ghevents/<digest of its path> when the user PostgreSQL runs as cannot enter it (run as root in a folder of mode 0700); a folder set here is never moved" expect:"a directory path"`
 
 	HTTPAddr      string  `env:"HTTP_ADDR" envDefault:":8000" desc:"listen address of the API and charts" expect:"host:port, such as :8000 or 127.0.0.1:8000"`
 	HTTPRateLimit float64 `env:"HTTP_RATE_LIMIT" envDefault:"0" desc:"requests a second one client (IP address) may make; over it, 429 with Retry-After; 0 turns the limit off (/healthz, /readyz and /internal/metrics are never limited)" expect:"a number of requests a second from 0 (off) to 1000000, such as 20"`
 	HTTPRateBurst int     `env:"HTTP_RATE_BURST" envDefault:"40" desc:"requests one client may make at once above HTTP_RATE_LIMIT (a chart page with its assets is 4)" expect:"a whole number from 1 to 100000"`
+	CORSOrigins   Origins `env:"CORS_ORIGINS" desc:"web pages of other origins allowed to call the API from a browser: empty (off), * (any), or a comma-separated list of origins such as https://a.example,http://localhost:3000" expect:"empty, *, or a comma-separated list of origins (scheme://host[:port], no path) such as https://a.example,http://localhost:3000"`
 
 	GitHubEventsURL url.URL `env:"GITHUB_EVENTS_URL" envDefault:"https://api.github.com/events" desc:"the Events API to poll; any URL serving the same API (GitHub Enterprise, a mirror)" expect:"an absolute http(s) URL"`
 	GitHubToken     Secret  `env:"GITHUB_TOKEN" secret:"true" desc:"optional token: 5,000 requests an hour instead of 60; never logged" expect:"a GitHub token"`
@@ -77,6 +80,41 @@ func (f *LogFormat) UnmarshalText(b []byte) error {
 		return fmt.Errorf("unknown log format %q", b)
 	}
 }
+
+// Origins are the origins allowed to call the API across origins (CORS):
+// none (off), any ("*"), or a list.
+type Origins struct {
+	// Any is set by "*".
+	Any bool
+	// List holds the origins of a list, as scheme://host[:port], lower case.
+	List []string
+}
+
+// UnmarshalText parses "", "*" or a comma-separated list of origins.
+func (o *Origins) UnmarshalText(b []byte) error {
+	*o = Origins{}
+	s := strings.TrimSpace(string(b))
+	switch s {
+	case "":
+		return nil
+	case "*":
+		o.Any = true
+		return nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(part, "?") {
+			return fmt.Errorf("bad origin %q", part)
+		}
+		o.List = append(o.List, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	return nil
+}
+
+// Enabled says whether any other origin may call the API.
+func (o Origins) Enabled() bool { return o.Any || len(o.List) > 0 }
 
 // RetentionPeriod is how long events are kept; 0 means forever ("off").
 // It accepts Go durations and whole days ("90d").
@@ -246,7 +284,6 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	}
 	check(validPostgresURL(c.DatabaseURL), "DatabaseURL")
 	check(validPostgresURL(c.DatabaseReadURL), "DatabaseReadURL")
-	check(c.DataDir != "", "DataDir")
 	check(validAddr(c.HTTPAddr), "HTTPAddr")
 	check(c.HTTPRateLimit >= 0 && c.HTTPRateLimit <= 1_000_000, "HTTPRateLimit") // NaN fails both
 	check(c.HTTPRateBurst >= 1 && c.HTTPRateBurst <= 100_000, "HTTPRateBurst")

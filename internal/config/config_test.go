@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestDefaults(t *testing.T) {
 	if cfg.HTTPAddr != ":8000" || cfg.GitHubEventsURL.String() != "https://api.github.com/events" ||
 		cfg.PollWorkers != 2 || cfg.PollQueueSize != 1000 || cfg.PollInterval != 60*time.Second ||
 		cfg.DBMaxConns != 10 || cfg.DBMaxConnLifetime != time.Hour || cfg.LogLevel != slog.LevelInfo ||
-		cfg.LogFormat != config.LogText || cfg.DatabaseURL != "" || cfg.GitHubToken != "" || cfg.DataDir != ".data" ||
+		cfg.LogFormat != config.LogText || cfg.DatabaseURL != "" || cfg.GitHubToken != "" || cfg.DataDir != "" || cfg.CORSOrigins.Enabled() ||
 		cfg.PollFailover != 15*time.Second || cfg.PollMetricsAddr != "" || cfg.HTTPRateLimit != 0 || cfg.HTTPRateBurst != 40 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
@@ -34,6 +35,7 @@ func TestValues(t *testing.T) {
 		"GITHUB_TOKEN=ghp_secret", "POLL_WORKERS=4", "POLL_QUEUE_SIZE=10", "POLL_INTERVAL=2m", "DB_MAX_CONNS=3",
 		"DB_MAX_CONN_LIFETIME=30m", "LOG_LEVEL=debug", "LOG_FORMAT=JSON", "RETENTION=90d",
 		"POLL_FAILOVER=5s", "POLL_METRICS_ADDR=127.0.0.1:9100", "HTTP_RATE_LIMIT=2.5", "HTTP_RATE_BURST=7",
+		"CORS_ORIGINS= https://A.example , http://localhost:3000/", "DATA_DIR=/srv/ghevents",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +44,8 @@ func TestValues(t *testing.T) {
 		cfg.PollWorkers != 4 || cfg.PollQueueSize != 10 || cfg.PollInterval != 2*time.Minute || cfg.DBMaxConns != 3 ||
 		cfg.DBMaxConnLifetime != 30*time.Minute || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != config.LogJSON ||
 		cfg.Retention.Duration() != 90*24*time.Hour || cfg.PollFailover != 5*time.Second || cfg.PollMetricsAddr != "127.0.0.1:9100" ||
-		cfg.HTTPRateLimit != 2.5 || cfg.HTTPRateBurst != 7 {
+		cfg.HTTPRateLimit != 2.5 || cfg.HTTPRateBurst != 7 || cfg.DataDir != "/srv/ghevents" ||
+		cfg.CORSOrigins.Any || !slices.Equal(cfg.CORSOrigins.List, []string{"https://a.example", "http://localhost:3000"}) {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 	// The token never shows itself, however it is printed.
@@ -75,6 +78,10 @@ func TestErrorsNameVariableValueAndExpectation(t *testing.T) {
 		{"HTTP_RATE_LIMIT=NaN", `invalid HTTP_RATE_LIMIT="NaN": expected a number of requests a second from 0 (off) to 1000000, such as 20`},
 		{"HTTP_RATE_LIMIT=fast", `invalid HTTP_RATE_LIMIT="fast": expected a number of requests a second from 0 (off) to 1000000, such as 20`},
 		{"HTTP_RATE_BURST=0", `invalid HTTP_RATE_BURST="0": expected a whole number from 1 to 100000`},
+		{"CORS_ORIGINS=example.com", `invalid CORS_ORIGINS="example.com": expected empty, *, or a comma-separated list of origins (scheme://host[:port], no path) such as https://a.example,http://localhost:3000`},
+		{"CORS_ORIGINS=https://a.example/app", `invalid CORS_ORIGINS="https://a.example/app": expected empty, *, or a comma-separated list of origins (scheme://host[:port], no path) such as https://a.example,http://localhost:3000`},
+		{"CORS_ORIGINS=https://a.example,*", `invalid CORS_ORIGINS="https://a.example,*": expected empty, *, or a comma-separated list of origins (scheme://host[:port], no path) such as https://a.example,http://localhost:3000`},
+		{"CORS_ORIGINS=https://a.example,", `invalid CORS_ORIGINS="https://a.example,": expected empty, *, or a comma-separated list of origins (scheme://host[:port], no path) such as https://a.example,http://localhost:3000`},
 		{"DB_MAX_CONNS=0", `invalid DB_MAX_CONNS="0": expected a whole number from 1 to 1000`},
 		{"DB_MAX_CONN_LIFETIME=-1h", `invalid DB_MAX_CONN_LIFETIME="-1h": expected a positive duration such as 30m or 1h`},
 		{"LOG_LEVEL=loud", `invalid LOG_LEVEL="loud": expected one of debug, info, warn, error`},
@@ -132,5 +139,17 @@ func TestDocumented(t *testing.T) {
 		if !strings.Contains(string(readme), "`"+v.Name+"`") {
 			t.Errorf("README.md does not document `%s`", v.Name)
 		}
+	}
+}
+
+// TestCORSOriginsAny: "*" allows any origin, and lists nothing.
+func TestCORSOriginsAny(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load([]string{"CORS_ORIGINS= * "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.CORSOrigins.Any || cfg.CORSOrigins.List != nil || !cfg.CORSOrigins.Enabled() {
+		t.Fatalf("CORS_ORIGINS=* gave %+v", cfg.CORSOrigins)
 	}
 }

@@ -1,17 +1,26 @@
-// Package devdb runs the private PostgreSQL cluster that ghevents uses when
-// DATABASE_URL is not set, so a fresh clone runs with no set-up: it finds the
-// server binaries, creates a cluster on first start, starts it on a port of
-// its own (loopback only, no Unix socket), creates the database, and stops the
-// cluster again when the process that started it ends.
+// Package devdb runs private PostgreSQL clusters from the server binaries
+// installed on the machine: the one ghevents uses when DATABASE_URL is not
+// set (StartPrivate), so a fresh clone runs with no set-up, and any number
+// more for tests that need servers of their own, such as a primary and its
+// streaming standby (StartCluster).
 //
-// PostgreSQL refuses to run as root. When ghevents runs as root, the cluster
-// runs as the unprivileged system user "postgres" (Debian and most packages
-// create it); without one, Start says how to fix it.
+// A cluster lives in one folder: data/ (made by initdb, or copied from a
+// primary by pg_basebackup -R), server.log and password (the superuser's,
+// made at random). It listens on loopback TCP only, on a free port picked
+// at each start, with no Unix socket, so it collides with nothing else on
+// the machine. A cluster already running when StartCluster is called (a
+// second ghevents process, say) is used as it is and left running by Stop.
+//
+// PostgreSQL refuses to run as root. Run as root, the cluster runs as the
+// unprivileged system user "postgres" (Debian and most packages create it),
+// which must be able to enter every folder above the cluster's: see
+// Reachable, and StartPrivate for what ghevents does when it cannot.
 package devdb
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -30,18 +39,31 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
-
-// Database is the name of the database ghevents creates in its cluster.
-const Database = "ghevents"
 
 // superuser is the cluster's superuser, created by initdb.
 const superuser = "postgres"
 
-// Cluster is a running private PostgreSQL cluster.
+// Config says where a cluster lives and how it starts.
+type Config struct {
+	// Dir is the cluster's folder (created when missing): it holds data/,
+	// server.log and password. Required.
+	Dir string
+	// Port is the loopback TCP port the server listens on; 0 picks a free
+	// one each time the server starts.
+	Port int
+	// StandbyOf, when set, makes a cluster that does not exist yet a
+	// streaming standby of that running cluster: its data folder is copied
+	// with `pg_basebackup -R` instead of made by initdb, and it starts
+	// read-only, replaying what the primary writes. It shares the
+	// primary's superuser password.
+	StandbyOf *Cluster
+	// Log receives a line for each thing done (nil: discarded).
+	Log *slog.Logger
+}
+
+// Cluster is a running PostgreSQL cluster.
 type Cluster struct {
 	dir      string // the cluster folder: data/, server.log, password
 	binDir   string
@@ -52,52 +74,81 @@ type Cluster struct {
 	log      *slog.Logger
 }
 
-// Start makes sure the cluster under dir/postgres exists and runs, and that it
-// holds the ghevents database. A cluster already running (started by another
-// ghevents process) is used as it is and left running by Stop.
-func Start(ctx context.Context, dir string, log *slog.Logger) (*Cluster, error) {
+// StartCluster makes sure the cluster in cfg.Dir exists and runs: it runs
+// initdb (or pg_basebackup, with StandbyOf) the first time, and starts the
+// server unless it already runs. Stop stops it again.
+func StartCluster(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("private PostgreSQL: no folder given for the cluster")
+	}
 	binDir, err := FindBinDir()
 	if err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(filepath.Join(dir, "postgres"))
+	abs, err := filepath.Abs(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("private PostgreSQL: %w", err)
 	}
-	c := &Cluster{dir: abs, binDir: binDir, log: log}
-	if os.Geteuid() == 0 {
-		if c.cred, err = unprivilegedUser(); err != nil {
-			return nil, err
-		}
+	c := &Cluster{dir: abs, binDir: binDir, log: cfg.Log}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
-	if err := c.ensureCluster(ctx); err != nil {
+	if c.cred, err = serverUser(); err != nil {
 		return nil, err
 	}
-	if err := c.ensureRunning(ctx); err != nil {
+	if err := c.ensureCluster(ctx, cfg.StandbyOf); err != nil {
 		return nil, err
 	}
-	if err := c.ensureDatabase(ctx); err != nil {
-		c.Stop(context.WithoutCancel(ctx)) //nolint:errcheck // the first error is the one to report
+	if err := c.ensureRunning(ctx, cfg.Port); err != nil {
 		return nil, err
 	}
-	log.Info("using private PostgreSQL cluster", slog.String("dir", c.dir), slog.Int("port", c.port),
-		slog.String("database", Database), slog.Bool("started_here", c.started))
 	return c, nil
 }
 
-// URL is the connection string of the ghevents database in the cluster.
-func (c *Cluster) URL() string {
+// Dir is the cluster's folder.
+func (c *Cluster) Dir() string { return c.dir }
+
+// Port is the loopback TCP port the server listens on.
+func (c *Cluster) Port() int { return c.port }
+
+// URL is the connection string of database in the cluster, as its
+// superuser ("" is the database postgres).
+func (c *Cluster) URL(database string) string {
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.UserPassword(superuser, c.password),
 		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)),
-		Path:     "/" + Database,
+		Path:     "/" + cmp.Or(database, "postgres"),
 		RawQuery: "sslmode=disable",
 	}
 	return u.String()
 }
 
-// Stop stops the server if this process started it.
+// CreateDatabase creates database name unless it exists. On a standby it
+// fails (a standby is read-only): create it on the primary.
+func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.URL(""))
+	if err != nil {
+		return fmt.Errorf("private PostgreSQL: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("private PostgreSQL: look for database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("private PostgreSQL: create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// Stop stops the server if this process started it (fast shutdown: open
+// sessions are ended) and waits until it has exited.
 func (c *Cluster) Stop(ctx context.Context) error {
 	if !c.started {
 		return nil
@@ -113,9 +164,16 @@ func (c *Cluster) Stop(ctx context.Context) error {
 func (c *Cluster) dataDir() string      { return filepath.Join(c.dir, "data") }
 func (c *Cluster) passwordFile() string { return filepath.Join(c.dir, "password") }
 
-// ensureCluster runs initdb when the cluster does not exist yet.
-func (c *Cluster) ensureCluster(ctx context.Context) error {
-	if _, err := os.Stat(filepath.Join(c.dataDir(), "PG_VERSION")); err == nil {
+// exists says whether the cluster in dir has been made.
+func exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "data", "PG_VERSION"))
+	return err == nil
+}
+
+// ensureCluster makes the cluster when it does not exist yet: initdb, or a
+// base backup of primary.
+func (c *Cluster) ensureCluster(ctx context.Context, primary *Cluster) error {
+	if exists(c.dir) {
 		pw, err := os.ReadFile(c.passwordFile())
 		if err != nil {
 			return fmt.Errorf("private PostgreSQL: read its password: %w (remove %s to start afresh)", err, c.dir)
@@ -123,22 +181,35 @@ func (c *Cluster) ensureCluster(ctx context.Context) error {
 		c.password = strings.TrimSpace(string(pw))
 		return nil
 	}
+	if err := Reachable(c.dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return fmt.Errorf("private PostgreSQL: %w", err)
 	}
-	if err := c.checkReachable(); err != nil {
-		return err
+	if primary != nil {
+		c.password = primary.password
+	} else {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("private PostgreSQL: make a password: %w", err)
+		}
+		c.password = hex.EncodeToString(b)
 	}
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return fmt.Errorf("private PostgreSQL: make a password: %w", err)
-	}
-	c.password = hex.EncodeToString(b)
 	if err := os.WriteFile(c.passwordFile(), []byte(c.password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("private PostgreSQL: %w", err)
 	}
 	if err := c.chown(c.dir, c.passwordFile()); err != nil {
 		return err
+	}
+	if primary != nil {
+		c.log.Info("creating private PostgreSQL standby (pg_basebackup -R)", slog.String("dir", c.dir),
+			slog.String("primary", primary.dir), slog.Int("primary_port", primary.port))
+		if _, err := c.run(ctx, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", superuser,
+			"-D", c.dataDir(), "-R", "-X", "stream", "-c", "fast", "--no-sync"); err != nil {
+			return fmt.Errorf("private PostgreSQL: pg_basebackup: %w", err)
+		}
+		return nil
 	}
 	c.log.Info("creating private PostgreSQL cluster (first start)", slog.String("dir", c.dir), slog.String("bin", c.binDir))
 	if _, err := c.run(ctx, "initdb", "-D", c.dataDir(), "-U", superuser, "--pwfile", c.passwordFile(),
@@ -146,7 +217,8 @@ func (c *Cluster) ensureCluster(ctx context.Context) error {
 		return fmt.Errorf("private PostgreSQL: initdb: %w", err)
 	}
 	// Loopback TCP only: no Unix socket, so no directory of the system's is
-	// needed and nothing collides with another server on this machine.
+	// needed and nothing collides with another server on this machine. A
+	// standby copies this file from its primary.
 	conf := "\n# added by ghevents\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
 	f, err := os.OpenFile(filepath.Join(c.dataDir(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -162,23 +234,36 @@ func (c *Cluster) ensureCluster(ctx context.Context) error {
 	return nil
 }
 
-// ensureRunning starts the server on a free port unless it already runs.
-func (c *Cluster) ensureRunning(ctx context.Context) error {
-	if port, ok := c.runningPort(); ok {
-		c.port = port
+// ensureRunning starts the server on port (0: a free one) unless it
+// already runs.
+func (c *Cluster) ensureRunning(ctx context.Context, port int) error {
+	if p, ok := c.runningPort(); ok {
+		c.port = p
 		return nil
 	}
-	port, err := freePort()
-	if err != nil {
-		return fmt.Errorf("private PostgreSQL: find a free port: %w", err)
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return fmt.Errorf("private PostgreSQL: find a free port: %w", err)
+		}
 	}
 	c.port = port
 	logFile := filepath.Join(c.dir, "server.log")
-	if _, err := c.run(ctx, "pg_ctl", "start", "-D", c.dataDir(), "-l", logFile, "-w", "-t", "60",
+	// pg_ctl runs to its end even when ctx ends meanwhile (at most its own
+	// 60 s): killed half-way it would leave a server nobody stops.
+	if _, err := c.run(context.WithoutCancel(ctx), "pg_ctl", "start", "-D", c.dataDir(), "-l", logFile, "-w", "-t", "60",
 		"-o", "-p "+strconv.Itoa(port)); err != nil {
+		if _, running := c.runningPort(); running {
+			c.started = true
+			_ = c.Stop(context.WithoutCancel(ctx))
+		}
 		return fmt.Errorf("private PostgreSQL: start (see %s): %w", logFile, err)
 	}
 	c.started = true
+	if err := ctx.Err(); err != nil {
+		_ = c.Stop(context.WithoutCancel(ctx))
+		return err
+	}
 	return nil
 }
 
@@ -203,24 +288,6 @@ func (c *Cluster) runningPort() (int, bool) {
 		return 0, false
 	}
 	return port, true
-}
-
-// ensureDatabase creates the ghevents database unless it exists.
-func (c *Cluster) ensureDatabase(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, c.URL())
-	if err == nil {
-		return conn.Close(ctx)
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InvalidCatalogName { // the database does not exist
-		return fmt.Errorf("private PostgreSQL: connect: %w", err)
-	}
-	if _, err := c.run(ctx, "createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", superuser, Database); err != nil {
-		return fmt.Errorf("private PostgreSQL: createdb: %w", err)
-	}
-	return nil
 }
 
 // run runs a server program as the cluster's user and returns its output;
@@ -256,20 +323,42 @@ func (c *Cluster) chown(paths ...string) error {
 	return nil
 }
 
-// checkReachable makes sure the cluster's user can reach its folder: every
-// parent must let others through, or initdb fails with a cryptic message.
-func (c *Cluster) checkReachable() error {
-	if c.cred == nil {
-		return nil
+// UnreachableError says that the user PostgreSQL runs as cannot enter a
+// folder above a cluster's.
+type UnreachableError struct {
+	// Dir is the cluster's folder; Blocked the folder above it that the
+	// user cannot enter.
+	Dir, Blocked string
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("private PostgreSQL: the folder %s cannot be entered by the unprivileged user PostgreSQL runs as "+
+		"(running as root); allow it (chmod o+x %s), choose another DATA_DIR, or set DATABASE_URL", e.Blocked, e.Blocked)
+}
+
+// Reachable returns nil when the user the cluster runs as can enter every
+// existing folder above dir (or an *UnreachableError naming the first that
+// it cannot): otherwise initdb and the server fail with cryptic messages.
+// It judges by owner, group and mode bits. Not run as root, the cluster
+// runs as ourselves, and every folder we can name is ours to reach.
+func Reachable(dir string) error {
+	cred, err := serverUser()
+	if err != nil || cred == nil {
+		return err
 	}
-	for d := filepath.Dir(c.dir); ; d = filepath.Dir(d) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
 		st, err := os.Stat(d)
-		if err != nil {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			// Made by MkdirAll, mode 0755 and ours: reachable.
+		case err != nil:
 			return fmt.Errorf("private PostgreSQL: %w", err)
-		}
-		if st.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("private PostgreSQL: the folder %s cannot be entered by the unprivileged user PostgreSQL runs as "+
-				"(running as root); allow it (chmod o+x %s), choose another DATA_DIR, or set DATABASE_URL", d, d)
+		case !canEnter(st, cred):
+			return &UnreachableError{Dir: abs, Blocked: d}
 		}
 		if d == filepath.Dir(d) {
 			return nil
@@ -277,8 +366,28 @@ func (c *Cluster) checkReachable() error {
 	}
 }
 
-// unprivilegedUser is the user the cluster runs as when we are root.
-func unprivilegedUser() (*syscall.Credential, error) {
+// canEnter says whether cred may search the folder st describes.
+func canEnter(st os.FileInfo, cred *syscall.Credential) bool {
+	perm := st.Mode().Perm()
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	switch {
+	case !ok:
+		return perm&0o001 != 0
+	case sys.Uid == cred.Uid:
+		return perm&0o100 != 0
+	case sys.Gid == cred.Gid:
+		return perm&0o010 != 0
+	default:
+		return perm&0o001 != 0
+	}
+}
+
+// serverUser is the user the cluster runs as: nil (ourselves) unless we
+// are root, then the system user postgres.
+func serverUser() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
 		return nil, errors.New("private PostgreSQL: PostgreSQL refuses to run as root and there is no 'postgres' user " +
@@ -292,9 +401,9 @@ func unprivilegedUser() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-// FindBinDir finds the folder holding initdb, pg_ctl, postgres and createdb:
-// `pg_config --bindir`, then PATH, then Debian's /usr/lib/postgresql/*/bin
-// (the newest version first).
+// FindBinDir finds the folder holding initdb, pg_ctl, postgres and
+// pg_basebackup: `pg_config --bindir`, then PATH, then Debian's
+// /usr/lib/postgresql/*/bin (the newest version first).
 func FindBinDir() (string, error) {
 	var candidates []string
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
@@ -316,7 +425,7 @@ func FindBinDir() (string, error) {
 }
 
 func hasServer(dir string) bool {
-	for _, name := range []string{"initdb", "pg_ctl", "postgres", "createdb"} {
+	for _, name := range []string{"initdb", "pg_ctl", "postgres", "pg_basebackup"} {
 		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.IsDir() {
 			return false
 		}

@@ -1,42 +1,118 @@
 package devdb_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ghevents/ghevents/internal/devdb"
 	"github.com/ghevents/ghevents/internal/store"
 )
 
-// TestStartServeStop creates a private cluster, migrates and queries it,
-// stops it, then starts the same cluster again (no second initdb).
-func TestStartServeStop(t *testing.T) {
+// needServer skips without PostgreSQL's server binaries.
+func needServer(t *testing.T) {
+	t.Helper()
 	if _, err := devdb.FindBinDir(); err != nil {
 		t.Skipf("no PostgreSQL server binaries: %v", err)
 	}
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+}
 
+// needRoot skips unless the test runs as root: only then does the cluster
+// run as another user (postgres), who may not reach a folder.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("not root: the cluster runs as ourselves, who reach every folder we name")
+	}
+}
+
+// openDir is a fresh folder every user can enter (t.TempDir makes it and
+// its parent 0700).
+func openDir(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
-	// As root the cluster runs as user postgres, which must be able to enter
-	// the folder; TempDir makes it and its parent 0700.
 	for _, d := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	return dir
+}
 
-	c, err := devdb.Start(ctx, dir, log)
+// privateDir is a fresh folder of mode 0700, like a home folder or the one
+// mktemp -d makes.
+func privateDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), "home")
+	if err := os.Mkdir(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// logBuffer collects log lines and passes them to t.Log.
+type logBuffer struct {
+	t  *testing.T
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.Log(strings.TrimSpace(string(p)))
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newLog(t *testing.T) (*slog.Logger, *logBuffer) {
+	lb := &logBuffer{t: t}
+	return slog.New(slog.NewTextHandler(lb, nil)), lb
+}
+
+func stopAtEnd(t *testing.T, c *devdb.Cluster) {
+	t.Cleanup(func() {
+		if err := c.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestStartServeStop creates the private cluster in a chosen folder,
+// migrates and queries it, stops it, then starts the same cluster again
+// (no second initdb).
+func TestStartServeStop(t *testing.T) {
+	needServer(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := openDir(t)
+	log, logs := newLog(t)
+	cfg := devdb.PrivateConfig{DataDir: dir, Chosen: true, Log: log}
+
+	c, err := devdb.StartPrivate(ctx, cfg)
 	if err != nil {
 		t.Fatalf("first start: %v", err)
+	}
+	if want := filepath.Join(dir, "postgres"); c.Dir() != want {
+		t.Fatalf("cluster in %s, want %s", c.Dir(), want)
 	}
 	stopped := false
 	t.Cleanup(func() {
@@ -44,7 +120,7 @@ func TestStartServeStop(t *testing.T) {
 			c.Stop(context.Background()) //nolint:errcheck
 		}
 	})
-	conn, err := pgx.Connect(ctx, c.URL())
+	conn, err := pgx.Connect(ctx, c.URL(devdb.Database))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -61,18 +137,18 @@ func TestStartServeStop(t *testing.T) {
 	}
 	conn.Close(ctx)
 
-	// A second Start while it runs adopts the server and does not stop it.
-	c2, err := devdb.Start(ctx, dir, log)
+	// A second start while it runs adopts the server and does not stop it.
+	c2, err := devdb.StartPrivate(ctx, cfg)
 	if err != nil {
 		t.Fatalf("adopting start: %v", err)
 	}
-	if c2.URL() != c.URL() {
-		t.Fatalf("adopted URL %q differs from %q", c2.URL(), c.URL())
+	if c2.URL(devdb.Database) != c.URL(devdb.Database) {
+		t.Fatalf("adopted URL %q differs from %q", c2.URL(devdb.Database), c.URL(devdb.Database))
 	}
 	if err := c2.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if conn, err := pgx.Connect(ctx, c.URL()); err != nil {
+	if conn, err := pgx.Connect(ctx, c.URL(devdb.Database)); err != nil {
 		t.Fatalf("server went away when the adopting process stopped: %v", err)
 	} else {
 		conn.Close(ctx)
@@ -87,12 +163,15 @@ func TestStartServeStop(t *testing.T) {
 	}
 
 	// Restart: the schema from the first run is still there.
-	c3, err := devdb.Start(ctx, dir, log)
+	c3, err := devdb.StartPrivate(ctx, cfg)
 	if err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	defer c3.Stop(context.Background()) //nolint:errcheck
-	conn, err = pgx.Connect(ctx, c3.URL())
+	stopAtEnd(t, c3)
+	if n := strings.Count(logs.String(), "creating private PostgreSQL cluster"); n != 1 {
+		t.Fatalf("initdb ran %d times, want once", n)
+	}
+	conn, err = pgx.Connect(ctx, c3.URL(devdb.Database))
 	if err != nil {
 		t.Fatalf("connect after restart: %v", err)
 	}
@@ -106,9 +185,246 @@ func TestStartServeStop(t *testing.T) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+// TestUnreachableDefaultIsKeptElsewhere: as root, in a folder of mode 0700
+// (a home folder, mktemp -d), the postgres user cannot reach the default
+// DATA_DIR: the cluster is made in a folder of ghevents' own instead, that
+// is logged, nothing of the user's is changed, and the next start finds it
+// again with its data.
+func TestUnreachableDefaultIsKeptElsewhere(t *testing.T) {
+	needServer(t)
+	needRoot(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	private := privateDir(t)
+	project := filepath.Join(private, "ghevents")
+	if err := os.Mkdir(project, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	homes := filepath.Join(openDir(t), "ghevents")
+	dataDir := filepath.Join(project, ".data")
+	log, logs := newLog(t)
+	cfg := devdb.PrivateConfig{DataDir: dataDir, Homes: []string{homes}, Log: log}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
-	return len(p), nil
+	c, err := devdb.StartPrivate(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			c.Stop(context.Background()) //nolint:errcheck
+		}
+	})
+	rel, err := filepath.Rel(homes, c.Dir())
+	if err != nil || len(strings.Split(rel, string(filepath.Separator))) != 2 || filepath.Base(rel) != "postgres" {
+		t.Fatalf("cluster in %s, want %s/<key>/postgres", c.Dir(), homes)
+	}
+	origin, err := os.ReadFile(filepath.Join(filepath.Dir(c.Dir()), "origin"))
+	if err != nil || !strings.Contains(string(origin), dataDir) {
+		t.Fatalf("origin file: %q, %v; want it to name %s", origin, err, dataDir)
+	}
+	for _, want := range []string{
+		"the private PostgreSQL cluster of this folder is kept in a folder of ghevents' own instead (reused on the next start",
+		"dir=" + c.Dir(), "data_dir=" + dataDir, `why="the user PostgreSQL runs as (postgres) cannot enter ` + private + `"`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	// Nothing of the user's changed: no .data made, modes as they were.
+	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s was made (err=%v)", dataDir, err)
+	}
+	if st, err := os.Stat(private); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("%s: mode %v (err=%v), want 0700 still", private, st.Mode(), err)
+	}
+	conn, err := pgx.Connect(ctx, c.URL(devdb.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept AS SELECT 42 AS answer"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+
+	c2, err := devdb.StartPrivate(ctx, cfg)
+	if err != nil {
+		t.Fatalf("second start: %v", err)
+	}
+	stopAtEnd(t, c2)
+	if c2.Dir() != c.Dir() {
+		t.Fatalf("second start used %s, first %s", c2.Dir(), c.Dir())
+	}
+	if n := strings.Count(logs.String(), "creating private PostgreSQL cluster"); n != 1 {
+		t.Fatalf("initdb ran %d times, want once", n)
+	}
+	if n := strings.Count(logs.String(), "is kept in a folder of ghevents' own"); n != 2 {
+		t.Fatalf("where the cluster is was logged %d times, want at each of the 2 starts", n)
+	}
+	conn, err = pgx.Connect(ctx, c2.URL(devdb.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var answer int
+	if err := conn.QueryRow(ctx, "SELECT answer FROM kept").Scan(&answer); err != nil || answer != 42 {
+		t.Fatalf("data of the first start: %d, %v", answer, err)
+	}
+}
+
+// TestChosenDataDirIsNeverMoved: a DATA_DIR the user set that the postgres
+// user cannot reach is reported, naming the folder, and nothing is made.
+func TestChosenDataDirIsNeverMoved(t *testing.T) {
+	needServer(t)
+	needRoot(t)
+	t.Parallel()
+	private := privateDir(t)
+	homes := filepath.Join(openDir(t), "ghevents")
+	dataDir := filepath.Join(private, "db")
+	_, err := devdb.StartPrivate(context.Background(), devdb.PrivateConfig{DataDir: dataDir, Chosen: true, Homes: []string{homes}})
+	var unreachable *devdb.UnreachableError
+	if !errors.As(err, &unreachable) || unreachable.Blocked != private {
+		t.Fatalf("err = %v; want an UnreachableError blocked at %s", err, private)
+	}
+	want := "private PostgreSQL: the folder " + private + " cannot be entered by the unprivileged user PostgreSQL runs as " +
+		"(running as root); allow it (chmod o+x " + private + "), choose another DATA_DIR, or set DATABASE_URL"
+	if err.Error() != want {
+		t.Fatalf("error:\n %s\nwant\n %s", err, want)
+	}
+	for _, p := range []string{dataDir, homes} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was made (err=%v)", p, err)
+		}
+	}
+}
+
+// TestReachable judges folders by owner, group and mode, as the kernel
+// would for the user postgres.
+func TestReachable(t *testing.T) {
+	needRoot(t)
+	t.Parallel()
+	pg, err := user.Lookup("postgres")
+	if err != nil {
+		t.Skip("no postgres user")
+	}
+	uid, _ := strconv.Atoi(pg.Uid)
+	gid, _ := strconv.Atoi(pg.Gid)
+	base := openDir(t)
+	cases := []struct {
+		name     string
+		mode     os.FileMode
+		uid, gid int
+		ok       bool
+	}{
+		{"root 0700", 0o700, 0, 0, false},
+		{"root 0750", 0o750, 0, 0, false},
+		{"root 0701", 0o701, 0, 0, true},
+		{"root 0755", 0o755, 0, 0, true},
+		{"postgres 0700", 0o700, uid, 0, true},
+		{"postgres 0007", 0o007, uid, 0, false},
+		{"group postgres 0710", 0o710, 0, gid, true},
+		{"group postgres 0701", 0o701, 0, gid, false},
+	}
+	for _, c := range cases {
+		d := filepath.Join(base, strings.ReplaceAll(c.name, " ", "-"))
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, c.uid, c.gid); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		err := devdb.Reachable(filepath.Join(d, "a", "postgres"))
+		var u *devdb.UnreachableError
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s: %v, want reachable", c.name, err)
+		case !c.ok && (!errors.As(err, &u) || u.Blocked != d):
+			t.Errorf("%s: %v, want blocked at %s", c.name, err, d)
+		}
+	}
+}
+
+// TestStandby starts a primary and a streaming standby of it (two
+// clusters, each on a free port): what the primary writes is read on the
+// standby, which refuses writes, and both stop.
+func TestStandby(t *testing.T) {
+	needServer(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := openDir(t)
+	log, _ := newLog(t)
+	primary, err := devdb.StartCluster(ctx, devdb.Config{Dir: filepath.Join(base, "primary"), Log: log})
+	if err != nil {
+		t.Fatalf("primary: %v", err)
+	}
+	stopAtEnd(t, primary)
+	if err := primary.CreateDatabase(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	standby, err := devdb.StartCluster(ctx, devdb.Config{Dir: filepath.Join(base, "standby"), StandbyOf: primary, Log: log})
+	if err != nil {
+		t.Fatalf("standby: %v", err)
+	}
+	stopAtEnd(t, standby)
+	if standby.Port() == primary.Port() || standby.Port() == 0 {
+		t.Fatalf("ports: primary %d, standby %d", primary.Port(), standby.Port())
+	}
+
+	pc, err := pgx.Connect(ctx, primary.URL("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close(ctx)
+	if _, err := pc.Exec(ctx, "CREATE TABLE t AS SELECT g AS n FROM generate_series(1, 100) g"); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := pgx.Connect(ctx, standby.URL("app"))
+	if err != nil {
+		t.Fatalf("connect to the standby: %v", err)
+	}
+	defer sc.Close(ctx)
+	var recovery bool
+	if err := sc.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovery); err != nil || !recovery {
+		t.Fatalf("standby pg_is_in_recovery = %v, %v; want true", recovery, err)
+	}
+	var sum int
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		err := sc.QueryRow(ctx, "SELECT sum(n) FROM t").Scan(&sum)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the primary's table never reached the standby: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sum != 5050 {
+		t.Fatalf("sum on the standby = %d, want 5050", sum)
+	}
+	_, err = sc.Exec(ctx, "INSERT INTO t VALUES (1)")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "25006" { // read_only_sql_transaction
+		t.Fatalf("write on the standby: %v, want SQLSTATE 25006", err)
+	}
+	sc.Close(ctx)
+	if err := standby.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := primary.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*devdb.Cluster{primary, standby} {
+		if _, err := os.Stat(filepath.Join(c.Dir(), "data", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: postmaster.pid left after Stop (err=%v)", c.Dir(), err)
+		}
+	}
 }

@@ -301,12 +301,18 @@ func (e VisualizationMultipleEventsReposParamsEventType) Valid() bool {
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
 	// Location Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id'
+	//
+	// Example: query.offset
 	Location *string `json:"location,omitempty"`
 
 	// Message Error message text
+	//
+	// Example: expected number >= 1
 	Message *string `json:"message,omitempty"`
 
 	// Value The value at the given location
+	//
+	// Example: 0
 	Value interface{} `json:"value,omitempty"`
 }
 
@@ -314,31 +320,26 @@ type ErrorDetail struct {
 type ErrorModel struct {
 	// Detail A human-readable explanation specific to this occurrence of the problem.
 	//
-	// Example: Property foo is required but is missing.
+	// Example: validation failed
 	Detail *string `json:"detail,omitempty"`
 
 	// Errors Optional list of individual error details
 	Errors *[]ErrorDetail `json:"errors,omitempty"`
 
-	// Instance A URI reference that identifies the specific occurrence of the problem.
-	//
-	// Example: https://example.com/error-log/abc123
-	Instance *string `json:"instance,omitempty"`
-
 	// Status HTTP status code
 	//
-	// Example: 400
-	Status *int64 `json:"status,omitempty"`
+	// Example: 422
+	Status int64 `json:"status"`
 
 	// Title A short, human-readable summary of the problem type. This value should not change between occurrences of the error.
 	//
-	// Example: Bad Request
-	Title *string `json:"title,omitempty"`
+	// Example: Unprocessable Entity
+	Title string `json:"title"`
 
-	// Type A URI reference to human-readable documentation for the error.
+	// Type A URI reference naming the problem's type: always sent, about:blank (the problem is what its status says).
 	//
-	// Example: https://example.com/errors/example
-	Type *string `json:"type,omitempty"`
+	// Example: about:blank
+	Type string `json:"type"`
 }
 
 // EventAvgTime defines model for EventAvgTime.
@@ -390,7 +391,7 @@ type EventsTotalCount struct {
 	// RepositoryName The repository filter as given; null when not given.
 	RepositoryName *string `json:"repository_name"`
 
-	// Since Start of the window: now - offset (RFC 3339, UTC).
+	// Since Start of the window: now - offset, now taken to the second (RFC 3339, UTC).
 	Since time.Time `json:"since"`
 
 	// Total Sum of counts.
@@ -427,7 +428,7 @@ type RepoEvents struct {
 	// Example: 42
 	EventsCount int64 `json:"events_count"`
 
-	// RepositoryName owner/name, as spelled by its newest event.
+	// RepositoryName The repository's name (owner/name), as spelled by its newest event.
 	//
 	// Example: torvalds/linux
 	RepositoryName string `json:"repository_name"`
@@ -441,8 +442,11 @@ type GetEventAvgTimeParams struct {
 	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
 	Action *string `form:"action,omitempty" json:"action,omitempty"`
 
-	// RepositoryName Only events of this repository (owner/name), compared case-insensitively as GitHub does.
+	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
 	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
+
+	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetEventAvgTimeParamsEventType defines parameters for GetEventAvgTime.
@@ -450,14 +454,17 @@ type GetEventAvgTimeParamsEventType string
 
 // GetEventsTotalCountParams defines parameters for GetEventsTotalCount.
 type GetEventsTotalCountParams struct {
-	// Offset The window: events created in the last this many seconds (at least 1).
+	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second.
 	Offset int64 `form:"offset" json:"offset"`
 
-	// RepositoryName Only events of this repository (owner/name), compared case-insensitively as GitHub does.
+	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
 	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
 
 	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
 	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetMultipleEventsReposParams defines parameters for GetMultipleEventsRepos.
@@ -470,6 +477,9 @@ type GetMultipleEventsReposParams struct {
 
 	// Limit At most this many repositories in the answer.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetMultipleEventsReposParamsEventType defines parameters for GetMultipleEventsRepos.
@@ -483,7 +493,7 @@ type VisualizationEventAvgTimeParams struct {
 	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
 	Action *string `form:"action,omitempty" json:"action,omitempty"`
 
-	// RepositoryName Only events of this repository (owner/name), compared case-insensitively as GitHub does.
+	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
 	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
 
 	// Scale The y axis: log (gaps are very skewed; zero gaps are not drawn) or linear.
@@ -498,10 +508,10 @@ type VisualizationEventAvgTimeParamsScale string
 
 // VisualizationEventsTotalCountParams defines parameters for VisualizationEventsTotalCount.
 type VisualizationEventsTotalCountParams struct {
-	// Offset The window: events created in the last this many seconds (at least 1).
+	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second.
 	Offset int64 `form:"offset" json:"offset"`
 
-	// RepositoryName Only events of this repository (owner/name), compared case-insensitively as GitHub does.
+	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
 	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
 
 	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
@@ -620,7 +630,7 @@ type ClientInterface interface {
 
 	// VisualizationIndex Charts index
 	//
-	// A page linking each chart, with a form for its parameters.
+	// A page linking each chart, with a form for its parameters, and what the store holds.
 	//
 	// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
 	VisualizationIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -641,7 +651,7 @@ type ClientInterface interface {
 
 	// VisualizationMultipleEventsRepos Chart: repositories with the most events of a type
 	//
-	// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+	// Horizontal bars of the top repositories (the chart grows with them; at most 300 are drawn); the numbers of /metrics/multiple-events-repos.
 	//
 	// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
 	VisualizationMultipleEventsRepos(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -700,7 +710,7 @@ func (c *Client) GetMultipleEventsRepos(ctx context.Context, params *GetMultiple
 
 // VisualizationIndex Charts index
 //
-// A page linking each chart, with a form for its parameters.
+// A page linking each chart, with a form for its parameters, and what the store holds.
 //
 // Corresponds with GET /visualization (the `VisualizationIndex` operationId).
 func (c *Client) VisualizationIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -751,7 +761,7 @@ func (c *Client) VisualizationEventsTotalCount(ctx context.Context, params *Visu
 
 // VisualizationMultipleEventsRepos Chart: repositories with the most events of a type
 //
-// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+// Horizontal bars of the top repositories (the chart grows with them; at most 300 are drawn); the numbers of /metrics/multiple-events-repos.
 //
 // Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
 func (c *Client) VisualizationMultipleEventsRepos(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -837,6 +847,21 @@ func NewGetEventAvgTimeRequest(server string, params *GetEventAvgTimeParams) (*h
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -911,6 +936,21 @@ func NewGetEventsTotalCountRequest(server string, params *GetEventsTotalCountPar
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -983,6 +1023,21 @@ func NewGetMultipleEventsReposRequest(server string, params *GetMultipleEventsRe
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -1326,7 +1381,7 @@ type ClientWithResponsesInterface interface {
 
 	// VisualizationIndexWithResponse Charts index
 	//
-	// A page linking each chart, with a form for its parameters.
+	// A page linking each chart, with a form for its parameters, and what the store holds.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1353,12 +1408,24 @@ type ClientWithResponsesInterface interface {
 
 	// VisualizationMultipleEventsReposWithResponse Chart: repositories with the most events of a type
 	//
-	// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+	// Horizontal bars of the top repositories (the chart grows with them; at most 300 are drawn); the numbers of /metrics/multiple-events-repos.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
 	VisualizationMultipleEventsReposWithResponse(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*VisualizationMultipleEventsReposResponse, error)
+}
+
+// GetEventAvgTimeResponse200Headers the declared response headers of an HTTP 200 response for GetEventAvgTime
+type GetEventAvgTimeResponse200Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+// GetEventAvgTimeResponse304Headers the declared response headers of an HTTP 304 response for GetEventAvgTime
+type GetEventAvgTimeResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
 }
 
 type GetEventAvgTimeResponse struct {
@@ -1374,6 +1441,10 @@ type GetEventAvgTimeResponse struct {
 	ApplicationproblemJSON500 *ErrorModel
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventAvgTimeResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetEventAvgTimeResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1430,6 +1501,18 @@ func (r GetEventAvgTimeResponse) ContentType() string {
 	return ""
 }
 
+// GetEventsTotalCountResponse200Headers the declared response headers of an HTTP 200 response for GetEventsTotalCount
+type GetEventsTotalCountResponse200Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+// GetEventsTotalCountResponse304Headers the declared response headers of an HTTP 304 response for GetEventsTotalCount
+type GetEventsTotalCountResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
 type GetEventsTotalCountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1443,6 +1526,10 @@ type GetEventsTotalCountResponse struct {
 	ApplicationproblemJSON500 *ErrorModel
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventsTotalCountResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetEventsTotalCountResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1499,6 +1586,18 @@ func (r GetEventsTotalCountResponse) ContentType() string {
 	return ""
 }
 
+// GetMultipleEventsReposResponse200Headers the declared response headers of an HTTP 200 response for GetMultipleEventsRepos
+type GetMultipleEventsReposResponse200Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+// GetMultipleEventsReposResponse304Headers the declared response headers of an HTTP 304 response for GetMultipleEventsRepos
+type GetMultipleEventsReposResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
 type GetMultipleEventsReposResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1512,6 +1611,10 @@ type GetMultipleEventsReposResponse struct {
 	ApplicationproblemJSON500 *ErrorModel
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMultipleEventsReposResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetMultipleEventsReposResponse304Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -1579,15 +1682,8 @@ type VisualizationIndexResponse200Headers struct {
 type VisualizationIndexResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *VisualizationIndexResponse200Headers
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r VisualizationIndexResponse) GetApplicationproblemJSONDefault() *ErrorModel {
-	return r.ApplicationproblemJSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -1630,36 +1726,8 @@ type VisualizationEventAvgTimeResponse200Headers struct {
 type VisualizationEventAvgTimeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
-	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *VisualizationEventAvgTimeResponse200Headers
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r VisualizationEventAvgTimeResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r VisualizationEventAvgTimeResponse) GetApplicationproblemJSON429() *ErrorModel {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r VisualizationEventAvgTimeResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
-}
-
-// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r VisualizationEventAvgTimeResponse) GetApplicationproblemJSON503() *ErrorModel {
-	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1702,36 +1770,8 @@ type VisualizationEventsTotalCountResponse200Headers struct {
 type VisualizationEventsTotalCountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
-	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *VisualizationEventsTotalCountResponse200Headers
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r VisualizationEventsTotalCountResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r VisualizationEventsTotalCountResponse) GetApplicationproblemJSON429() *ErrorModel {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r VisualizationEventsTotalCountResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
-}
-
-// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r VisualizationEventsTotalCountResponse) GetApplicationproblemJSON503() *ErrorModel {
-	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1774,36 +1814,8 @@ type VisualizationMultipleEventsReposResponse200Headers struct {
 type VisualizationMultipleEventsReposResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationproblemJSON422 *ErrorModel
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *ErrorModel
-	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
-	ApplicationproblemJSON500 *ErrorModel
-	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *VisualizationMultipleEventsReposResponse200Headers
-}
-
-// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r VisualizationMultipleEventsReposResponse) GetApplicationproblemJSON422() *ErrorModel {
-	return r.ApplicationproblemJSON422
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r VisualizationMultipleEventsReposResponse) GetApplicationproblemJSON429() *ErrorModel {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
-func (r VisualizationMultipleEventsReposResponse) GetApplicationproblemJSON500() *ErrorModel {
-	return r.ApplicationproblemJSON500
-}
-
-// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r VisualizationMultipleEventsReposResponse) GetApplicationproblemJSON503() *ErrorModel {
-	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -1882,7 +1894,7 @@ func (c *ClientWithResponses) GetMultipleEventsReposWithResponse(ctx context.Con
 
 // VisualizationIndexWithResponse Charts index
 //
-// A page linking each chart, with a form for its parameters.
+// A page linking each chart, with a form for its parameters, and what the store holds.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1927,7 +1939,7 @@ func (c *ClientWithResponses) VisualizationEventsTotalCountWithResponse(ctx cont
 
 // VisualizationMultipleEventsReposWithResponse Chart: repositories with the most events of a type
 //
-// Horizontal bars of the top repositories; the numbers of /metrics/multiple-events-repos.
+// Horizontal bars of the top repositories (the chart grows with them; at most 300 are drawn); the numbers of /metrics/multiple-events-repos.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1961,6 +1973,9 @@ func ParseGetEventAvgTimeResponse(rsp *http.Response) (*GetEventAvgTimeResponse,
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1989,6 +2004,43 @@ func ParseGetEventAvgTimeResponse(rsp *http.Response) (*GetEventAvgTimeResponse,
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventAvgTimeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetEventAvgTimeResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -2015,6 +2067,9 @@ func ParseGetEventsTotalCountResponse(rsp *http.Response) (*GetEventsTotalCountR
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2043,6 +2098,43 @@ func ParseGetEventsTotalCountResponse(rsp *http.Response) (*GetEventsTotalCountR
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventsTotalCountResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetEventsTotalCountResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -2069,6 +2161,9 @@ func ParseGetMultipleEventsReposResponse(rsp *http.Response) (*GetMultipleEvents
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -2099,6 +2194,43 @@ func ParseGetMultipleEventsReposResponse(rsp *http.Response) (*GetMultipleEvents
 
 	}
 
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMultipleEventsReposResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetMultipleEventsReposResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	}
+
 	return response, nil
 }
 
@@ -2113,16 +2245,6 @@ func ParseVisualizationIndexResponse(rsp *http.Response) (*VisualizationIndexRes
 	response := &VisualizationIndexResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
 	}
 
 	switch {
@@ -2176,37 +2298,6 @@ func ParseVisualizationEventAvgTimeResponse(rsp *http.Response) (*VisualizationE
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON500 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON503 = &dest
-
-	}
-
-	switch {
 	case rsp.StatusCode == 200:
 		var headers VisualizationEventAvgTimeResponse200Headers
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
@@ -2257,37 +2348,6 @@ func ParseVisualizationEventsTotalCountResponse(rsp *http.Response) (*Visualizat
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON500 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON503 = &dest
-
-	}
-
-	switch {
 	case rsp.StatusCode == 200:
 		var headers VisualizationEventsTotalCountResponse200Headers
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
@@ -2335,37 +2395,6 @@ func ParseVisualizationMultipleEventsReposResponse(rsp *http.Response) (*Visuali
 	response := &VisualizationMultipleEventsReposResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON422 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON500 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON503 = &dest
-
 	}
 
 	switch {

@@ -6,7 +6,15 @@ package legacydb
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type DataVersion struct {
+	Singleton bool
+	Epoch     pgtype.UUID
+	Version   int64
+}
 
 type Event struct {
 	ID         int64
