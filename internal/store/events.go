@@ -42,7 +42,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []model.Event) (int64, 
 		p.CreatedAts[i] = e.CreatedAt
 		p.Raws[i] = e.Raw
 	}
-	n, err := s.q.EventsInsertBatch(ctx, p)
+	n, err := s.withMonths(ctx, events, func() (int64, error) { return s.q.EventsInsertBatch(ctx, p) })
 	if err != nil {
 		return 0, fmt.Errorf("insert %d events: %w", len(events), mapErr(err))
 	}

@@ -32,12 +32,14 @@ func (s *Store) ImportEvents(ctx context.Context, events []model.Event) (int64, 
 	if len(events) == 0 {
 		return 0, nil
 	}
-	n, err := s.importDirect(ctx, events)
-	var pgErr *pgconn.PgError
-	if err != nil && errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
-		return s.importStaged(ctx, events)
-	}
-	return n, err
+	return s.withMonths(ctx, events, func() (int64, error) {
+		n, err := s.importDirect(ctx, events)
+		var pgErr *pgconn.PgError
+		if err != nil && errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
+			return s.importStaged(ctx, events)
+		}
+		return n, err
+	})
 }
 
 // importDirect is the fast path of ImportEvents.

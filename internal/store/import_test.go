@@ -170,6 +170,9 @@ func TestImportEventsRaceWithAnotherWriter(t *testing.T) {
 			CreatedAt: ts("2024-05-01T10:00:00Z").Add(time.Duration(i) * time.Second)}
 	}
 	// The other writer holds event #20 uncommitted: the look-up cannot see it.
+	if err := s.EnsureMonths(ctx, batch[20].CreatedAt); err != nil {
+		t.Fatal(err)
+	}
 	other, err := s.Pool().Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -49,9 +49,10 @@ SELECT created_at FROM events ORDER BY created_at DESC LIMIT 1;
 -- name: EventsDeleteOlderThan :execrows
 -- EventsDeleteOlderThan deletes at most max_rows of the oldest events created
 -- before cutoff (retention). Small batches keep each transaction, and the
--- locks the summary triggers take, short.
+-- locks the summary triggers take, short. The cutoff is repeated on the
+-- outer DELETE so that it reads only the partitions that can hold such rows.
 DELETE FROM events
-WHERE (id, created_at) IN (
+WHERE created_at < @cutoff::timestamptz AND (id, created_at) IN (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at < @cutoff::timestamptz
     ORDER BY e.created_at

@@ -60,7 +60,7 @@ func (q *Queries) EventGet(ctx context.Context, arg EventGetParams) (EventGetRow
 
 const eventsDeleteOlderThan = `-- name: EventsDeleteOlderThan :execrows
 DELETE FROM events
-WHERE (id, created_at) IN (
+WHERE created_at < $1::timestamptz AND (id, created_at) IN (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at < $1::timestamptz
     ORDER BY e.created_at
@@ -75,7 +75,8 @@ type EventsDeleteOlderThanParams struct {
 
 // EventsDeleteOlderThan deletes at most max_rows of the oldest events created
 // before cutoff (retention). Small batches keep each transaction, and the
-// locks the summary triggers take, short.
+// locks the summary triggers take, short. The cutoff is repeated on the
+// outer DELETE so that it reads only the partitions that can hold such rows.
 func (q *Queries) EventsDeleteOlderThan(ctx context.Context, arg EventsDeleteOlderThanParams) (int64, error) {
 	result, err := q.db.Exec(ctx, eventsDeleteOlderThan, arg.Cutoff, arg.MaxRows)
 	if err != nil {
