@@ -125,7 +125,7 @@ func TestMigrationPartitionsAFilledStore(t *testing.T) {
 		{ID: 7004, Type: "PushEvent", RepoID: 1, RepoName: "Owner/R1", CreatedAt: time.Date(2015, 1, 31, 23, 59, 59, 0, time.UTC)},
 		{ID: 7005, Type: "PushEvent", RepoID: 2, RepoName: "Owner/R2", CreatedAt: time.Date(2015, 2, 1, 0, 0, 0, 0, time.UTC)},
 	}
-	if n, err := s.ImportEvents(ctx, more); err != nil || n != 2 {
+	if n, err := s.InsertEvents(ctx, more); err != nil || n != 2 {
 		t.Fatalf("import: %d, %v; want 2 new", n, err)
 	}
 	wantParts := []string{
@@ -174,7 +174,7 @@ func TestEmptyStoreMakesMonthsOnDemand(t *testing.T) {
 		{ID: 1, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: time.Date(2015, 1, 1, 0, 0, 1, 0, time.UTC)},
 		{ID: 2, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: time.Date(2015, 1, 1, 0, 59, 0, 0, time.UTC)},
 	}
-	if n, err := s.ImportEvents(ctx, ev); err != nil || n != 2 {
+	if n, err := s.InsertEvents(ctx, ev); err != nil || n != 2 {
 		t.Fatalf("import: %d %v", n, err)
 	}
 	if got := partitionNames(t, ctx, s); !slices.Equal(got, []string{"events_2015_01 [2015-01-01, 2015-02-01) 2"}) {

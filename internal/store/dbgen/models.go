@@ -51,20 +51,6 @@ type EventTypeCount struct {
 	Events int64
 }
 
-type ImportStaging struct {
-	ID         int64
-	Type       string
-	ActorID    int64
-	ActorLogin string
-	RepoID     int64
-	RepoName   string
-	OrgID      int64
-	OrgLogin   string
-	Action     string
-	CreatedAt  time.Time
-	Raw        []byte
-}
-
 type PollerState struct {
 	Feed          string
 	Etag          string

@@ -156,7 +156,7 @@ func load(ctx context.Context, s *store.Store, o gen.Options, logf func(string, 
 	for range 2 {
 		wg.Go(func() {
 			for b := range pipe {
-				n, err := s.ImportEvents(ctx, b)
+				n, err := s.InsertEvents(ctx, b)
 				if err != nil {
 					errc <- err
 					return
