@@ -52,6 +52,9 @@ type Store struct {
 	readQ    *dbgen.Queries
 	// months are the months known to have their partition of events.
 	months *monthCache
+	// snapshot is set on the store ReadSnapshot gives: readQ is then one
+	// read-only REPEATABLE READ transaction.
+	snapshot bool
 }
 
 // Open connects a pool to url (and to opts.ReadURL when set) and checks that
