@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
 )
