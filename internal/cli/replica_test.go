@@ -167,6 +167,7 @@ func TestServeFromAStreamingReplica(t *testing.T) {
 		scrapeUntil(t, onReplica+"/internal/metrics", "ghevents_replica_lag_seconds 0")
 	}
 	caughtUp("after the import and the poll")
+	t.Logf("%d metric requests compared; %d events stored (%d polled)", len(paths), stored, len(polled))
 	if n := total(onReplica); n != stored {
 		t.Fatalf("total on the replica %d, want %d", n, stored)
 	}
