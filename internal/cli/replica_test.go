@@ -87,7 +87,10 @@ func TestServeFromAStreamingReplica(t *testing.T) {
 	}
 	start("run", []string{"run"}, []string{
 		"DATABASE_URL=" + pair.PrimaryURL(), "DATABASE_READ_URL=" + pair.StandbyURL(),
-		"GITHUB_EVENTS_URL=" + gh.EventsURL().String(), "POLL_INTERVAL=1h", "POLL_FAILOVER=1s",
+		"GITHUB_EVENTS_URL=" + gh.EventsURL().String(), "POLL_INTERVAL=1h",
+		// Leadership checks get POLL_FAILOVER/5: 1 s, so that a loaded machine
+		// does not turn the only poller into a standby under the test.
+		"POLL_FAILOVER=5s",
 		"HTTP_ADDR=" + strings.TrimPrefix(onReplica, "http://"),
 	})
 	start("serve", []string{"serve"}, []string{"DATABASE_URL=" + pair.PrimaryURL(), "HTTP_ADDR=" + strings.TrimPrefix(onPrimary, "http://")})
