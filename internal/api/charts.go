@@ -244,7 +244,8 @@ func (s *Server) gapSeries(ctx context.Context, t string, in *AvgTimeChartInput,
 }
 
 func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) (*htmlPage, error) {
-	tc, err := s.eventsTotalCount(ctx, s.cfg.Store, in.Offset, s.since(in.Offset), in.RepositoryName, in.Action)
+	w := s.window(in.Offset, in.given())
+	tc, err := s.eventsTotalCount(ctx, s.cfg.Store, in.Offset, w, in.RepositoryName, in.Action)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +281,12 @@ func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) 
 }
 
 func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage, error) {
-	r, err := s.multipleEventsRepos(ctx, s.cfg.Store, string(in.EventType), in.MinimalEventsCount, in.Limit)
+	var w *store.Window
+	if in.Offset > 0 {
+		win := s.window(in.Offset, in.given())
+		w = &win
+	}
+	r, err := s.multipleEventsRepos(ctx, s.cfg.Store, string(in.EventType), in.MinimalEventsCount, in.Limit, in.Offset, w)
 	if err != nil {
 		return nil, err
 	}
