@@ -46,7 +46,7 @@ func valid(param, value string) bool {
 	case "scale":
 		return value == "log" || value == "linear"
 	}
-	return false // offset, minimal_events_count, limit: none of the hostile values is a number in range
+	return false // offset, minimal_events_count, limit, bucket, until: none of the hostile values is a number in range, a bucket or a time
 }
 
 // Every hostile value in every parameter of every endpoint: 422
@@ -75,8 +75,9 @@ func TestHostileParameters(t *testing.T) {
 		params []string
 	}{
 		{"/metrics/event-avg-time", url.Values{"event_type": {"PushEvent"}}, []string{"event_type", "action", "repository_name"}},
-		{"/metrics/events-total-count", url.Values{"offset": {"3600"}}, []string{"offset", "action", "repository_name"}},
-		{"/metrics/multiple-events-repos", url.Values{"event_type": {"ForkEvent"}}, []string{"event_type", "minimal_events_count", "limit"}},
+		{"/metrics/events-total-count", url.Values{"offset": {"3600"}}, []string{"offset", "action", "repository_name", "until"}},
+		{"/metrics/multiple-events-repos", url.Values{"event_type": {"ForkEvent"}}, []string{"event_type", "minimal_events_count", "limit", "offset", "until"}},
+		{"/metrics/events-timeline", url.Values{"offset": {"3600"}}, []string{"offset", "bucket", "event_type", "action", "repository_name", "until"}},
 		{"/visualization/event-avg-time", url.Values{}, []string{"event_type", "action", "repository_name", "scale"}},
 		{"/visualization/events-total-count", url.Values{"offset": {"3600"}}, []string{"offset", "action", "repository_name"}},
 		{"/visualization/multiple-events-repos", url.Values{"event_type": {"ForkEvent"}}, []string{"event_type", "minimal_events_count", "limit"}},
@@ -133,6 +134,14 @@ func TestHostileParameters(t *testing.T) {
 					want[param] = v
 					wb, _ := json.Marshal(want)
 					assertJSON(t, path, body, string(wb))
+				case ep.path == "/metrics/events-timeline":
+					var got struct {
+						Total   int64
+						Buckets []struct{ Total int64 }
+					}
+					if json.Unmarshal(body, &got) != nil || got.Total != 0 || len(got.Buckets) != 2 {
+						t.Fatalf("%s: %s; want nothing counted in 2 buckets", path, body)
+					}
 				case ep.path == "/metrics/events-total-count":
 					var got struct {
 						Total  int64
