@@ -141,6 +141,7 @@ func Register(api huma.API, cfg Config) *Server {
 	s.registerMetrics(api)
 	s.registerTimeline(api)
 	s.registerCharts(api)
+	s.registerTimelineChart(api)
 	describeErrors(api.OpenAPI())
 	return s
 }

@@ -41,6 +41,7 @@ var fuzzPaths = []struct {
 	{"/openapi-3.0.json", false, []int{200}},
 	{"/healthz", false, []int{200}},
 	{"/metrics/events-timeline", true, []int{200}},
+	{"/visualization/events-timeline", true, []int{200}},
 }
 
 // FuzzQuery drives the real handler in-process with any query string on

@@ -90,14 +90,29 @@ func (s *Store) CountsIn(ctx context.Context, w Window, repoName, action string)
 		out.Counts[r.typ] += r.events
 		out.Total += r.events
 	}
-	out.Oldest, err = s.read().WindowOldest(ctx, dbgen.WindowOldestParams{
-		Since: w.Since, Until: w.until(), RepoName: f.repo(), Action: f.action(),
-	})
-	if err != nil {
-		return TypeCounts{}, fmt.Errorf("oldest event since %s: %w", w.Since.Format(time.RFC3339), mapErr(err))
+	if out.Oldest, err = s.OldestIn(ctx, w, repoName, action); err != nil {
+		return TypeCounts{}, err
 	}
-	out.Oldest = utcPtr(out.Oldest)
 	return out, nil
+}
+
+// OldestIn is the created_at of the oldest event of w, optionally of one
+// repository and one action (both case-insensitive); nil when none.
+func (s *Store) OldestIn(ctx context.Context, w Window, repoName, action string) (*time.Time, error) {
+	f := EventFilter{RepoName: repoName, Action: action}
+	var oldest *time.Time
+	var err error
+	if repoName == "" {
+		oldest, err = s.read().WindowOldest(ctx, dbgen.WindowOldestParams{Since: w.Since, Until: w.until(), Action: f.action()})
+	} else {
+		oldest, err = s.read().WindowOldestOfRepo(ctx, dbgen.WindowOldestOfRepoParams{
+			RepoName: repoName, Since: w.Since, Until: w.until(), Action: f.action(),
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oldest event since %s: %w", w.Since.Format(time.RFC3339), mapErr(err))
+	}
+	return utcPtr(oldest), nil
 }
 
 type windowRow struct {

@@ -60,18 +60,39 @@ ORDER BY 1, 2;
 
 -- name: WindowOldest :one
 -- WindowOldest is the created_at of the oldest event of a window, optionally
--- of one repository (case-insensitive) and one action; NULL when none. The
--- event is joined back by primary key, as in MetricsEventSpan: the LEFT
--- JOIN tells sqlc its time may be NULL.
+-- of one action; NULL when none. The event is joined back by primary key, as
+-- in MetricsEventSpan: the LEFT JOIN tells sqlc its time may be NULL.
 SELECT o.created_at AS oldest
 FROM (SELECT 1) AS one
 LEFT JOIN events o ON (o.id, o.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at >= @since::timestamptz
       AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
     ORDER BY e.created_at
+    LIMIT 1
+);
+
+-- name: WindowOldestOfRepo :one
+-- WindowOldestOfRepo is WindowOldest for one repository (case-insensitive):
+-- the oldest of one index probe per type the repository has events of
+-- (events_repo_type_created_idx), so a repository with few events is not
+-- looked for along the whole time index.
+SELECT o.created_at AS oldest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT f.id, f.created_at
+    FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+    JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower(@repo_name::text)
+    CROSS JOIN LATERAL (
+        SELECT e.id, e.created_at FROM events e
+        WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
+          AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
+          AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+        ORDER BY e.created_at
+        LIMIT 1
+    ) f
+    ORDER BY f.created_at
     LIMIT 1
 );
 

@@ -173,29 +173,64 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at >= $1::timestamptz
       AND ($2::timestamptz IS NULL OR e.created_at < $2::timestamptz)
-      AND ($3::text IS NULL OR e.repo_key = lower($3::text))
-      AND ($4::text IS NULL OR lower(e.action) = lower($4::text))
+      AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
     ORDER BY e.created_at
     LIMIT 1
 )
 `
 
 type WindowOldestParams struct {
-	Since    time.Time
-	Until    *time.Time
-	RepoName *string
-	Action   *string
+	Since  time.Time
+	Until  *time.Time
+	Action *string
 }
 
 // WindowOldest is the created_at of the oldest event of a window, optionally
-// of one repository (case-insensitive) and one action; NULL when none. The
-// event is joined back by primary key, as in MetricsEventSpan: the LEFT
-// JOIN tells sqlc its time may be NULL.
+// of one action; NULL when none. The event is joined back by primary key, as
+// in MetricsEventSpan: the LEFT JOIN tells sqlc its time may be NULL.
 func (q *Queries) WindowOldest(ctx context.Context, arg WindowOldestParams) (*time.Time, error) {
-	row := q.db.QueryRow(ctx, windowOldest,
+	row := q.db.QueryRow(ctx, windowOldest, arg.Since, arg.Until, arg.Action)
+	var oldest *time.Time
+	err := row.Scan(&oldest)
+	return oldest, err
+}
+
+const windowOldestOfRepo = `-- name: WindowOldestOfRepo :one
+SELECT o.created_at AS oldest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT f.id, f.created_at
+    FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+    JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($1::text)
+    CROSS JOIN LATERAL (
+        SELECT e.id, e.created_at FROM events e
+        WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $2::timestamptz
+          AND ($3::timestamptz IS NULL OR e.created_at < $3::timestamptz)
+          AND ($4::text IS NULL OR lower(e.action) = lower($4::text))
+        ORDER BY e.created_at
+        LIMIT 1
+    ) f
+    ORDER BY f.created_at
+    LIMIT 1
+)
+`
+
+type WindowOldestOfRepoParams struct {
+	RepoName string
+	Since    time.Time
+	Until    *time.Time
+	Action   *string
+}
+
+// WindowOldestOfRepo is WindowOldest for one repository (case-insensitive):
+// the oldest of one index probe per type the repository has events of
+// (events_repo_type_created_idx), so a repository with few events is not
+// looked for along the whole time index.
+func (q *Queries) WindowOldestOfRepo(ctx context.Context, arg WindowOldestOfRepoParams) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, windowOldestOfRepo,
+		arg.RepoName,
 		arg.Since,
 		arg.Until,
-		arg.RepoName,
 		arg.Action,
 	)
 	var oldest *time.Time
