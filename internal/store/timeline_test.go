@@ -28,7 +28,7 @@ func edgeEvents(r *rand.Rand, n int, start time.Time, firstID int64) []model.Eve
 		if as := actions[typ]; as != nil {
 			action = as[r.IntN(len(as))]
 		}
-		at := start.Add(time.Duration(r.Int64N(int64(72 * time.Hour / time.Microsecond))) * time.Microsecond)
+		at := start.Add(time.Duration(r.Int64N(int64(72*time.Hour/time.Microsecond))) * time.Microsecond)
 		if r.IntN(5) == 0 {
 			unit := []time.Duration{time.Minute, time.Hour, 24 * time.Hour}[r.IntN(3)]
 			at = at.Truncate(unit)
