@@ -296,20 +296,22 @@ func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage
 	}
 	title := "Repositories with more than " + charts.Plural(in.MinimalEventsCount, string(in.EventType))
 	subtitle := charts.Plural(r.TotalRepositories, "repository")
-	if w != nil {
-		title += " in the last " + humanWindow(in.Offset)
-		end := "now"
-		if !w.OpenEnd {
-			end = w.Until.Format("2006-01-02 15:04:05 UTC")
-		}
-		subtitle = fmt.Sprintf("events from %s to %s · %s", w.Since.Format("2006-01-02 15:04:05 UTC"), end, subtitle)
-	}
 	if int64(len(items)) < r.TotalRepositories {
 		subtitle = fmt.Sprintf("top %s of %s", charts.Thousands(int64(len(items))), subtitle)
 	}
 	if len(items) > charts.MaxBars {
 		subtitle += fmt.Sprintf(" · the chart draws the first %s (a taller one would not draw well); all %s are in the JSON",
 			charts.Thousands(charts.MaxBars), charts.Thousands(int64(len(items))))
+	}
+	if w != nil {
+		// The window: "in the last 24 h", or "in the 24 h up to" a time.
+		end := "now"
+		title += " in the last " + humanWindow(in.Offset)
+		if !w.OpenEnd {
+			end = w.Until.Format("2006-01-02 15:04:05 UTC")
+			title = strings.Replace(title, " in the last ", " in the ", 1) + " up to " + end
+		}
+		subtitle += fmt.Sprintf(" · their events from %s to %s", w.Since.Format("2006-01-02 15:04:05 UTC"), end)
 	}
 	q := url.Values{"event_type": {string(in.EventType)}, "minimal_events_count": {strconv.FormatInt(in.MinimalEventsCount, 10)},
 		"limit": {strconv.Itoa(in.Limit)}}

@@ -124,3 +124,41 @@ func TestTimelineChartBucketCap(t *testing.T) {
 		t.Errorf("the subtitle does not say what is drawn:\n%s", page)
 	}
 }
+
+// TestReposChartWindowAndIndexShortcuts: the repositories chart counts the
+// window's events only, and the index links trending repositories and the
+// whole stored range.
+func TestReposChartWindowAndIndexShortcuts(t *testing.T) {
+	f := setup(t, withFuture)
+	opt, page := chartOption(t, f.srv.URL, "/visualization/multiple-events-repos?event_type=ForkEvent&minimal_events_count=1&offset=600&until=2024-06-01T08:08:00Z")
+	cats := opt["yAxis"].([]any)[0].(map[string]any)["data"].([]any)
+	vals := opt["series"].([]any)[0].(map[string]any)["data"].([]any)
+	// Bottom-up: C/Repo, b/repo, a/repo, 2 each ([07:58, 08:08)).
+	if len(cats) != 3 || cats[2] != "a/repo" || cats[0] != "C/Repo" || vals[0].(map[string]any)["value"].(float64) != 2 {
+		t.Errorf("bars %v %v; want a/repo, b/repo, C/Repo with 2 each", cats, vals)
+	}
+	page = html.UnescapeString(page)
+	for _, s := range []string{"<h1>Repositories with more than 1 ForkEvent in the 10 min up to 2024-06-01 08:08:00 UTC</h1>",
+		"3 repositories · their events from 2024-06-01 07:58:00 UTC to 2024-06-01 08:08:00 UTC",
+		`href="/metrics/multiple-events-repos?event_type=ForkEvent&limit=100&minimal_events_count=1&offset=600&until=2024-06-01T08%3A08%3A00Z"`} {
+		if !strings.Contains(page, s) {
+			t.Errorf("windowed repositories page lacks %q:\n%s", s, page)
+		}
+	}
+	_, _, body := get(t, f.srv.URL, "/visualization")
+	index := html.UnescapeString(string(body))
+	// The newest stored event is dated 13:30 (after now, 12:00): the
+	// whole range is 08:00 to 14:00, six hours, drawn per minute.
+	for _, s := range []string{
+		`<a href="/visualization/multiple-events-repos?event_type=WatchEvent&minimal_events_count=1&offset=86400">Trending repositories, the last 24 h: stars (WatchEvent)</a>`,
+		`<a href="/visualization/multiple-events-repos?event_type=PushEvent&minimal_events_count=1&offset=604800">Trending repositories, the last 7 days: pushes (PushEvent)</a>`,
+		`<a href="/visualization/events-timeline?bucket=minute&offset=21600&until=2024-06-01T14%3A00%3A00Z">Events over the whole stored range, per minute</a>`,
+		`<option value="2024-06-01T14:00:00Z">the hour of the newest stored event (2024-06-01 13:30 UTC)</option>`,
+		`<option value="604800">trending: the last 7 days</option>`,
+		`id="form-events-timeline"`,
+	} {
+		if !strings.Contains(index, s) {
+			t.Errorf("the index lacks %s", s)
+		}
+	}
+}

@@ -271,7 +271,7 @@ func HorizontalBarsOption(seriesName, valueName string, items []CountItem) map[s
 		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: valueName, NameLocation: "middle", NameGap: 25}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", AxisLabel: &opts.AxisLabel{Interval: "0"}}),
 		// containLabel leaves a label cut to its width a few pixels short: room on the left.
-		charts.WithGridOpts(opts.Grid{Top: "10", Left: "20", Right: "60", Bottom: "45", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Top: "10", Left: "40", Right: "60", Bottom: "45", ContainLabel: opts.Bool(true)}),
 		charts.WithAnimation(false),
 	)
 	c.SetXAxis(names).AddSeries(seriesName, values, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "right"}))
@@ -381,7 +381,7 @@ type TimelineSeries struct {
 // start. The caller bounds the buckets (at most CHART_MAX_POINTS).
 func TimelineOption(starts []time.Time, series []TimelineSeries, stacked bool, valueName string) map[string]any {
 	c := charts.NewLine()
-	xAxis := opts.XAxis{Type: "time", Name: "UTC", NameLocation: "end", NameGap: 8}
+	xAxis := opts.XAxis{Type: "time", Name: "bucket start (UTC)", NameLocation: "middle", NameGap: 30}
 	if len(starts) == 1 {
 		// One bucket: echarts would spread a lone point over days.
 		ms := float64(starts[0].UnixMilli())

@@ -108,12 +108,15 @@ type Stored struct {
 // stored (from now), with value def chosen unless q says otherwise.
 func windowField(st Stored, q url.Values, def string) Field {
 	windows := slices.Clone(defaultWindows)
-	if st.Range > 0 {
-		windows = append(windows, Window{st.Range, "the whole stored range (" + st.OldestLabel + " to " + st.NewestLabel + "; end: its newest hour)"})
+	// A window the list has already is not offered twice (both would be
+	// chosen).
+	add := func(w Window) {
+		if w.Seconds > 0 && !slices.ContainsFunc(windows, func(x Window) bool { return x.Seconds == w.Seconds }) {
+			windows = append(windows, w)
+		}
 	}
-	if st.Everything > 0 && st.Everything != st.Range {
-		windows = append(windows, Window{st.Everything, "everything stored (since " + st.OldestLabel + ")"})
-	}
+	add(Window{st.Range, "the whole stored range (" + st.OldestLabel + " to " + st.NewestLabel + "; end: its newest hour)"})
+	add(Window{st.Everything, "everything stored (since " + st.OldestLabel + ")"})
 	values := make([]string, len(windows))
 	labels := make([]string, len(windows))
 	for i, w := range windows {
