@@ -160,7 +160,9 @@ func Register(api huma.API, cfg Config) *Server {
 	}
 	api.UseMiddleware(refuseRepeatedParameters(api))
 	s.registerMetrics(api)
+	s.registerTimeline(api)
 	s.registerCharts(api)
+	s.registerTimelineChart(api)
 	describeErrors(api.OpenAPI())
 	return s
 }
