@@ -284,8 +284,9 @@ type WindowTopReposRow struct {
 // one type created in a window, most first, then by name (case-insensitive,
 // bytewise, as MetricsTopRepos), at most max_rows, each row carrying how many
 // repositories qualify in all (no row: none). The window's events of the
-// type are found through events_type_created_idx; the names, the spelling of
-// each repository's newest event, are joined for the rows returned only.
+// type are read from events_type_created_idx alone (it includes repo_key,
+// migration 008); the names, the spelling of each repository's newest event,
+// are joined for the rows returned only.
 func (q *Queries) WindowTopRepos(ctx context.Context, arg WindowTopReposParams) ([]WindowTopReposRow, error) {
 	rows, err := q.db.Query(ctx, windowTopRepos,
 		arg.EventType,
