@@ -12,6 +12,7 @@ import (
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/leader"
 	"github.com/ghevents/ghevents/internal/poller"
+	"github.com/ghevents/ghevents/internal/retention"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
 )
@@ -111,6 +112,9 @@ func (pl *polling) run(ctx context.Context) error {
 		return runAll(ctx, a.log,
 			named{"poller", p.Run},
 			named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, pl.s) }},
+			named{"partitions", func(ctx context.Context) error {
+				return retention.Ahead(ctx, pl.s, retention.AheadConfig{Log: a.log.With(slog.String("component", "partitions"))})
+			}},
 		)
 	})
 }

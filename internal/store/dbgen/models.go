@@ -39,24 +39,16 @@ type EventHourlyCount struct {
 	Events int64
 }
 
+type EventPartition struct {
+	Name   string
+	FromAt time.Time
+	ToAt   time.Time
+}
+
 type EventTypeCount struct {
 	Type   string
 	Action string
 	Events int64
-}
-
-type ImportStaging struct {
-	ID         int64
-	Type       string
-	ActorID    int64
-	ActorLogin string
-	RepoID     int64
-	RepoName   string
-	OrgID      int64
-	OrgLogin   string
-	Action     string
-	CreatedAt  time.Time
-	Raw        []byte
 }
 
 type PollerState struct {

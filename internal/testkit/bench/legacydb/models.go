@@ -39,6 +39,12 @@ type EventHourlyCount struct {
 	Events int64
 }
 
+type EventPartition struct {
+	Name   string
+	FromAt time.Time
+	ToAt   time.Time
+}
+
 type EventTypeCount struct {
 	Type   string
 	Action string
