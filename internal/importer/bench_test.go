@@ -134,13 +134,20 @@ func benchFiles(b *testing.B, o gen.Options, csvs bool) (archive, csvPayload, cs
 			b.Fatal(err)
 		}
 	}
-	if _, err := os.Stat(csvBare); err == nil || !csvs {
+	if !csvs {
 		return
 	}
 	for _, withRaw := range []bool{true, false} {
 		path := csvBare
 		if withRaw {
 			path = csvPayload
+		}
+		// Only the CSVs of the variants asked for (GHEVENTS_BENCH_VARIANTS).
+		if v := os.Getenv("GHEVENTS_BENCH_VARIANTS"); v != "" && v != map[bool]string{true: "payload", false: "no-payload"}[withRaw] {
+			continue
+		}
+		if _, err := os.Stat(path); err == nil {
+			continue
 		}
 		f, err := os.Create(path + ".tmp")
 		if err != nil {
@@ -374,6 +381,9 @@ func BenchmarkCopyCSV(b *testing.B) {
 	o := benchOptions(b)
 	n := o.Events
 	_, csvPayload, csvBare := benchFiles(b, o, true)
+	if os.Getenv("GHEVENTS_BENCH_FILES_ONLY") == "1" {
+		return // the input made ahead, for a later locked run
+	}
 	for _, c := range []struct{ name, path string }{{"payload", csvPayload}, {"no-payload", csvBare}} {
 		if v := os.Getenv("GHEVENTS_BENCH_VARIANTS"); v != "" && v != c.name {
 			continue

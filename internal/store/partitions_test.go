@@ -273,3 +273,56 @@ func TestMakingAMonthNeverHoldsUpQueries(t *testing.T) {
 		t.Fatalf("partitions %v, want %v", got, want)
 	}
 }
+
+// TestDroppingAMonthHoldsUpQueriesBriefly: a partition's DROP needs a lock
+// that every query conflicts with. Behind a long reader it waits 50 ms at a
+// time and gives way in between, so the queries that arrive meanwhile wait
+// for it 50 ms at most; it succeeds once the reader is gone.
+func TestDroppingAMonthHoldsUpQueriesBriefly(t *testing.T) {
+	s, ctx := setup(t)
+	ev := []model.Event{
+		{ID: 1, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)},
+		{ID: 2, Type: "PushEvent", RepoID: 1, RepoName: "a/b", CreatedAt: time.Date(2024, 2, 2, 0, 0, 0, 0, time.UTC)},
+	}
+	if _, err := s.InsertEvents(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback(context.Background()) //nolint:errcheck
+	if _, err := reader.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.DropPartition(ctx, "events_2024_01")
+		done <- err
+	}()
+	var slowest time.Duration
+	for deadline := time.Now().Add(700 * time.Millisecond); time.Now().Before(deadline); {
+		t0 := time.Now()
+		span, err := s.EventSpan(ctx, store.EventFilter{EventType: "PushEvent"})
+		if err != nil || span.Count != 2 {
+			_ = reader.Rollback(ctx)
+			t.Fatalf("query while the drop waits: %+v %v", span, err)
+		}
+		slowest = max(slowest, time.Since(t0))
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = reader.Rollback(ctx)
+	if err := <-done; err != nil {
+		t.Fatalf("drop after the reader went: %v", err)
+	}
+	// 50 ms of lock wait at most, plus the query (wall time on a shared
+	// machine: a query held for the reader's whole 700 ms would show).
+	t.Logf("slowest query while the drop waited: %v", slowest)
+	if slowest > 300*time.Millisecond {
+		t.Fatalf("a query took %v while the drop waited", slowest)
+	}
+	if got := partitionNames(t, ctx, s); !slices.Equal(got, []string{"events_2024_02 [2024-02-01, 2024-03-01) 1"}) {
+		t.Fatalf("partitions %v", got)
+	}
+	testdb.SummariesMatch(t, ctx, s.Pool())
+}

@@ -37,13 +37,17 @@ ON CONFLICT (id, created_at) DO NOTHING;
 -- name: EventsStoredIdentities :many
 -- EventsStoredIdentities returns which of a batch's identities (parallel
 -- arrays of ids and created_at) are already stored: one primary-key probe
--- each (into the partition of its month). The writer then COPYs the others
--- straight into events.
-SELECT e.id, e.created_at
-FROM events e
-JOIN (
+-- each, into the partition of its month. LATERAL ... LIMIT 1 makes it a
+-- nested loop of probes whatever the statistics: a partition filling up
+-- before autovacuum has analyzed it was otherwise planned as a hash join
+-- over a sequential scan of the whole partition, every batch.
+SELECT u.id::bigint AS id, u.created_at::timestamptz AS created_at
+FROM (
     SELECT unnest(@ids::bigint[]) AS id, unnest(@created_ats::timestamptz[]) AS created_at
-) AS u ON e.id = u.id AND e.created_at = u.created_at;
+) AS u
+CROSS JOIN LATERAL (
+    SELECT 1 FROM events e WHERE e.id = u.id AND e.created_at = u.created_at LIMIT 1
+) AS stored;
 
 -- name: EventsCopy :copyfrom
 -- EventsCopy COPYs events straight into the table: the caller has left out

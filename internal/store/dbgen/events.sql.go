@@ -185,11 +185,13 @@ func (q *Queries) EventsNewestCreatedAt(ctx context.Context) (time.Time, error) 
 }
 
 const eventsStoredIdentities = `-- name: EventsStoredIdentities :many
-SELECT e.id, e.created_at
-FROM events e
-JOIN (
+SELECT u.id::bigint AS id, u.created_at::timestamptz AS created_at
+FROM (
     SELECT unnest($1::bigint[]) AS id, unnest($2::timestamptz[]) AS created_at
-) AS u ON e.id = u.id AND e.created_at = u.created_at
+) AS u
+CROSS JOIN LATERAL (
+    SELECT 1 FROM events e WHERE e.id = u.id AND e.created_at = u.created_at LIMIT 1
+) AS stored
 `
 
 type EventsStoredIdentitiesParams struct {
@@ -204,8 +206,10 @@ type EventsStoredIdentitiesRow struct {
 
 // EventsStoredIdentities returns which of a batch's identities (parallel
 // arrays of ids and created_at) are already stored: one primary-key probe
-// each (into the partition of its month). The writer then COPYs the others
-// straight into events.
+// each, into the partition of its month. LATERAL ... LIMIT 1 makes it a
+// nested loop of probes whatever the statistics: a partition filling up
+// before autovacuum has analyzed it was otherwise planned as a hash join
+// over a sequential scan of the whole partition, every batch.
 func (q *Queries) EventsStoredIdentities(ctx context.Context, arg EventsStoredIdentitiesParams) ([]EventsStoredIdentitiesRow, error) {
 	rows, err := q.db.Query(ctx, eventsStoredIdentities, arg.Ids, arg.CreatedAts)
 	if err != nil {

@@ -128,6 +128,15 @@ func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, lo
 	}
 
 	end := time.Now().UTC().Truncate(time.Second)
+	// GHEVENTS_BENCH_DATASET_END (RFC 3339) fixes the end of a new data set,
+	// so that an import of the days after it writes months of its own.
+	if v := os.Getenv("GHEVENTS_BENCH_DATASET_END"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return Dataset{}, fmt.Errorf("GHEVENTS_BENCH_DATASET_END=%q: want an RFC 3339 time", v)
+		}
+		end = t.UTC()
+	}
 	start := end.Add(-Span)
 	s, err := store.Open(ctx, dbURL, store.Options{MaxConns: 4, ApplicationName: "ghevents bench load"})
 	if err != nil {
