@@ -51,6 +51,9 @@ type Options struct {
 	Until time.Time
 	// NoPayload stores the events without their raw JSON (NULL raw column).
 	NoPayload bool
+	// Source is recorded with the events the import stores first (default
+	// model.SourceImport; the GH Archive follower's are model.SourceArchive).
+	Source model.Source
 	// BatchSize is the most events stored per statement (default 5,000).
 	// A batch is also sent when its raw JSON reaches 8 MiB.
 	BatchSize int
@@ -170,6 +173,7 @@ func New(sink Sink, o Options) *Importer {
 	if o.BatchSize <= 0 {
 		o.BatchSize = defaultBatchSize
 	}
+	o.Source = cmp.Or(o.Source, model.SourceImport)
 	if o.Jobs <= 0 {
 		o.Jobs = 2
 	}

@@ -87,6 +87,9 @@ type Config struct {
 	// Rand returns a number in [0, 1) for the jitter of backoffs (default
 	// math/rand/v2).
 	Rand func() float64
+	// Source is recorded with the events this poller stores first
+	// (default model.SourceFirehose).
+	Source model.Source
 	// Metrics receives the counters (nil: a new set, registered nowhere).
 	// Pass the same set to the successive pollers of one process (a Poller
 	// runs once) to keep the counters going.
@@ -154,6 +157,7 @@ func New(cfg Config) (*Poller, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
+	cfg.Source = cmp.Or(cfg.Source, model.SourceFirehose)
 	return &Poller{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -514,6 +518,9 @@ func (p *Poller) fetchPage(ctx context.Context, r *round, n int, url, etag strin
 				p.metrics.BadPages.Inc()
 				err = fmt.Errorf("page %d (%s): %w", n, pg.URL, err)
 			} else {
+				for i := range events {
+					events[i].Source = p.cfg.Source
+				}
 				p.metrics.PagesFetched.Inc()
 				p.metrics.EventsReceived.Add(float64(len(events)))
 				p.reportBad(n, bad)

@@ -28,6 +28,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []model.Event) (int64, 
 		Actions:     make([]string, len(events)),
 		CreatedAts:  make([]time.Time, len(events)),
 		Raws:        make([][]byte, len(events)),
+		Sources:     make([]string, len(events)),
 	}
 	for i, e := range events {
 		p.Ids[i] = e.ID
@@ -41,6 +42,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []model.Event) (int64, 
 		p.Actions[i] = e.Action
 		p.CreatedAts[i] = e.CreatedAt
 		p.Raws[i] = e.Raw
+		p.Sources[i] = string(e.Source)
 	}
 	n, err := s.q.EventsInsertBatch(ctx, p)
 	if err != nil {
@@ -67,6 +69,7 @@ func (s *Store) Event(ctx context.Context, id int64, createdAt time.Time) (model
 		Action:     deref(r.Action),
 		CreatedAt:  r.CreatedAt.UTC(),
 		Raw:        r.Raw,
+		Source:     model.Source(deref(r.Source)),
 	}, nil
 }
 

@@ -84,6 +84,7 @@ func (s *Store) importDirect(ctx context.Context, events []model.Event) (int64, 
 			Action:     nonZero(e.Action),
 			CreatedAt:  e.CreatedAt,
 			Raw:        e.Raw,
+			Source:     sourceOf(e),
 		})
 	}
 	if len(rows) == 0 {
@@ -105,6 +106,15 @@ func (s *Store) importDirect(ctx context.Context, events []model.Event) (int64, 
 		return 0, fmt.Errorf("commit import batch: %w", mapErr(err))
 	}
 	return n, nil
+}
+
+// sourceOf is e's source as the enum column takes it (nil: NULL).
+func sourceOf(e model.Event) *dbgen.EventSource {
+	if e.Source == "" {
+		return nil
+	}
+	src := dbgen.EventSource(e.Source)
+	return &src
 }
 
 // nonZero is nil for the zero value (stored as NULL), else a pointer to v.
@@ -133,6 +143,7 @@ func (s *Store) importStaged(ctx context.Context, events []model.Event) (int64, 
 			Action:     e.Action,
 			CreatedAt:  e.CreatedAt,
 			Raw:        e.Raw,
+			Source:     string(e.Source),
 		}
 	}
 	tx, err := s.pool.Begin(ctx)

@@ -138,7 +138,7 @@ func TestImportStagingDeclaration(t *testing.T) {
 	for i := range declared {
 		declared[i] = norm(declared[i])
 	}
-	if len(declared) != 11 || !slices.Equal(actual, declared) {
+	if len(declared) != 12 || !slices.Equal(actual, declared) {
 		t.Fatalf("temporary staging table:\n%q\ndeclared for sqlc:\n%q", actual, declared)
 	}
 }

@@ -13,17 +13,18 @@ CREATE TEMP TABLE IF NOT EXISTS import_staging (
     org_login   text        NOT NULL,
     action      text        NOT NULL,
     created_at  timestamptz NOT NULL,
-    raw         jsonb
+    raw         jsonb,
+    source      text        NOT NULL
 ) ON COMMIT DELETE ROWS;
 
 -- name: ImportStagingCopy :copyfrom
 -- ImportStagingCopy loads a batch into the session's staging table with COPY.
 INSERT INTO import_staging (
     id, type, actor_id, actor_login, repo_id, repo_name,
-    org_id, org_login, action, created_at, raw
+    org_id, org_login, action, created_at, raw, source
 ) VALUES (
     @id, @type, @actor_id, @actor_login, @repo_id, @repo_name,
-    @org_id, @org_login, @action, @created_at, @raw
+    @org_id, @org_login, @action, @created_at, @raw, @source
 );
 
 -- name: ImportStagingMove :execrows
@@ -34,10 +35,11 @@ INSERT INTO import_staging (
 -- writers storing overlapping batches take their locks in the same order.
 INSERT INTO events (
     id, type, actor_id, actor_login, repo_id, repo_name,
-    org_id, org_login, action, created_at, raw
+    org_id, org_login, action, created_at, raw, source
 )
 SELECT s.id, s.type, NULLIF(s.actor_id, 0), NULLIF(s.actor_login, ''), s.repo_id, s.repo_name,
-       NULLIF(s.org_id, 0), NULLIF(s.org_login, ''), NULLIF(s.action, ''), s.created_at, s.raw
+       NULLIF(s.org_id, 0), NULLIF(s.org_login, ''), NULLIF(s.action, ''), s.created_at, s.raw,
+       NULLIF(s.source, '')::event_source
 FROM import_staging AS s
 ORDER BY s.id, s.created_at
 ON CONFLICT (id, created_at) DO NOTHING;
@@ -59,8 +61,8 @@ JOIN (
 -- COPY fails with a unique violation and the caller takes the staged path.
 INSERT INTO events (
     id, type, actor_id, actor_login, repo_id, repo_name,
-    org_id, org_login, action, created_at, raw
+    org_id, org_login, action, created_at, raw, source
 ) VALUES (
     @id, @type, @actor_id, @actor_login, @repo_id, @repo_name,
-    @org_id, @org_login, @action, @created_at, @raw
+    @org_id, @org_login, @action, @created_at, @raw, @source
 );

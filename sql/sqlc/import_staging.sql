@@ -26,5 +26,6 @@ CREATE TABLE import_staging (
     org_login   text        NOT NULL,
     action      text        NOT NULL,
     created_at  timestamptz NOT NULL,
-    raw         jsonb
+    raw         jsonb,
+    source      text        NOT NULL
 );

@@ -40,6 +40,7 @@ func (r iteratorForImportEventsCopy) Values() ([]interface{}, error) {
 		r.rows[0].Action,
 		r.rows[0].CreatedAt,
 		r.rows[0].Raw,
+		r.rows[0].Source,
 	}, nil
 }
 
@@ -52,7 +53,7 @@ func (r iteratorForImportEventsCopy) Err() error {
 // repeated ones). Should another writer store one of them meanwhile, the
 // COPY fails with a unique violation and the caller takes the staged path.
 func (q *Queries) ImportEventsCopy(ctx context.Context, arg []ImportEventsCopyParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"events"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw"}, &iteratorForImportEventsCopy{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"events"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw", "source"}, &iteratorForImportEventsCopy{rows: arg})
 }
 
 // iteratorForImportStagingCopy implements pgx.CopyFromSource.
@@ -86,6 +87,7 @@ func (r iteratorForImportStagingCopy) Values() ([]interface{}, error) {
 		r.rows[0].Action,
 		r.rows[0].CreatedAt,
 		r.rows[0].Raw,
+		r.rows[0].Source,
 	}, nil
 }
 
@@ -95,5 +97,5 @@ func (r iteratorForImportStagingCopy) Err() error {
 
 // ImportStagingCopy loads a batch into the session's staging table with COPY.
 func (q *Queries) ImportStagingCopy(ctx context.Context, arg []ImportStagingCopyParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"import_staging"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw"}, &iteratorForImportStagingCopy{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"import_staging"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw", "source"}, &iteratorForImportStagingCopy{rows: arg})
 }

@@ -22,6 +22,7 @@ type ImportEventsCopyParams struct {
 	Action     *string
 	CreatedAt  time.Time
 	Raw        []byte
+	Source     *EventSource
 }
 
 type ImportStagingCopyParams struct {
@@ -36,6 +37,7 @@ type ImportStagingCopyParams struct {
 	Action     string
 	CreatedAt  time.Time
 	Raw        []byte
+	Source     string
 }
 
 const importStagingCreate = `-- name: ImportStagingCreate :exec
@@ -50,7 +52,8 @@ CREATE TEMP TABLE IF NOT EXISTS import_staging (
     org_login   text        NOT NULL,
     action      text        NOT NULL,
     created_at  timestamptz NOT NULL,
-    raw         jsonb
+    raw         jsonb,
+    source      text        NOT NULL
 ) ON COMMIT DELETE ROWS
 `
 
@@ -65,10 +68,11 @@ func (q *Queries) ImportStagingCreate(ctx context.Context) error {
 const importStagingMove = `-- name: ImportStagingMove :execrows
 INSERT INTO events (
     id, type, actor_id, actor_login, repo_id, repo_name,
-    org_id, org_login, action, created_at, raw
+    org_id, org_login, action, created_at, raw, source
 )
 SELECT s.id, s.type, NULLIF(s.actor_id, 0), NULLIF(s.actor_login, ''), s.repo_id, s.repo_name,
-       NULLIF(s.org_id, 0), NULLIF(s.org_login, ''), NULLIF(s.action, ''), s.created_at, s.raw
+       NULLIF(s.org_id, 0), NULLIF(s.org_login, ''), NULLIF(s.action, ''), s.created_at, s.raw,
+       NULLIF(s.source, '')::event_source
 FROM import_staging AS s
 ORDER BY s.id, s.created_at
 ON CONFLICT (id, created_at) DO NOTHING
