@@ -224,11 +224,23 @@ var ErrStopped = errors.New("import stopped")
 // (with a fresh context), reading stops, and the Summary says where
 // (Interrupted, FileResult.Done).
 func (im *Importer) Run(ctx context.Context, sources []string) (Summary, error) {
-	start := time.Now()
 	srcs, err := expand(sources)
 	if err != nil {
 		return Summary{}, err
 	}
+	return im.run(ctx, srcs)
+}
+
+// RunReader imports one source already opened by the caller (an HTTP body
+// whose status the caller judged, say): name is how reports call it, size
+// its length in bytes (-1: unknown). body is closed when the import ends.
+// Otherwise as Run.
+func (im *Importer) RunReader(ctx context.Context, name string, body io.ReadCloser, size int64) (Summary, error) {
+	return im.run(ctx, []source{{name: name, body: body, size: size}})
+}
+
+func (im *Importer) run(ctx context.Context, srcs []source) (Summary, error) {
+	start := time.Now()
 	r := &run{
 		im:      im,
 		ctx:     ctx,
