@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghevents/ghevents/internal/api"
+	"github.com/ghevents/ghevents/internal/gharchive"
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/leader"
 	"github.com/ghevents/ghevents/internal/poller"
@@ -61,8 +62,10 @@ type polling struct {
 	s       *store.Store
 	client  *github.Client
 	elector *leader.Elector
-	// metrics are shared by the pollers of the successive terms.
+	// metrics are shared by the pollers of the successive terms, and
+	// archive by the GH Archive followers (nil when GHARCHIVE_FOLLOW is off).
 	metrics *poller.Metrics
+	archive *gharchive.Metrics
 }
 
 // newPolling prepares the polling half over s; its metrics go to reg.
@@ -85,7 +88,11 @@ func (a *app) newPolling(s *store.Store, reg prometheus.Registerer) (*polling, e
 	if err != nil {
 		return nil, err
 	}
-	return &polling{a: a, s: s, client: client, elector: e, metrics: poller.NewMetrics(reg)}, nil
+	pl := &polling{a: a, s: s, client: client, elector: e, metrics: poller.NewMetrics(reg)}
+	if a.cfg.GHArchiveFollow {
+		pl.archive = gharchive.NewMetrics(reg)
+	}
+	return pl, nil
 }
 
 // run takes part in the election until ctx ends, polling while leader.
@@ -108,18 +115,54 @@ func (pl *polling) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return runAll(ctx, a.log,
-			named{"poller", p.Run},
-			named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, pl.s) }},
-		)
+		parts := []named{
+			{"poller", p.Run},
+			{"retention", func(ctx context.Context) error { return a.runRetention(ctx, pl.s) }},
+		}
+		if pl.archive != nil {
+			f, err := pl.newFollower()
+			if err != nil {
+				return err
+			}
+			parts = append(parts, named{"gharchive", f.Run})
+		}
+		return runAll(ctx, a.log, parts...)
+	})
+}
+
+// newFollower makes the GH Archive follower of one term.
+func (pl *polling) newFollower() (*gharchive.Follower, error) {
+	a := pl.a
+	return gharchive.New(gharchive.Config{
+		BaseURL:   a.cfg.GHArchiveURL.String(),
+		Since:     a.cfg.GHArchiveSince.Time(),
+		GapAfter:  a.cfg.GHArchiveGapAfter,
+		Retention: a.cfg.Retention.Duration(),
+		Payload:   a.cfg.GHArchivePayload,
+		Store:     pl.s,
+		UserAgent: "ghevents/" + Version,
+		Log:       a.log.With(slog.String("component", "gharchive")),
+		Metrics:   pl.archive,
 	})
 }
 
 // checks are the readiness conditions of the polling half: the election
 // works (the role is shown), and the leader's rounds succeed.
 func (pl *polling) checks() []telemetry.Check {
-	return []telemetry.Check{
+	checks := []telemetry.Check{
 		{Name: "leadership", Fn: pl.elector.Ready, Detail: pl.elector.Role},
 		{Name: "poller", Fn: pollerCheck(pl.metrics.LastRound, pl.metrics.LastWait, pl.a.cfg.PollInterval, pl.elector.LeadingSince)},
 	}
+	if pl.archive != nil {
+		// The follower's state is shown; catching up (hours or days
+		// behind) is no reason to take the process out of service.
+		checks = append(checks, telemetry.Check{Name: "gharchive", Fn: func(context.Context) error { return nil },
+			Detail: func() string {
+				if _, leading := pl.elector.LeadingSince(); !leading {
+					return "standby (the leader follows GH Archive)"
+				}
+				return pl.archive.Status()
+			}})
+	}
+	return checks
 }

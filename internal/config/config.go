@@ -40,6 +40,12 @@ type Config struct {
 	GitHubEventsURL url.URL `env:"GITHUB_EVENTS_URL" envDefault:"https://api.github.com/events" desc:"the Events API to poll; any URL serving the same API (GitHub Enterprise, a mirror)" expect:"an absolute http(s) URL"`
 	GitHubToken     Secret  `env:"GITHUB_TOKEN" secret:"true" desc:"optional token: 5,000 requests an hour instead of 60; never logged" expect:"a GitHub token"`
 
+	GHArchiveFollow   bool          `env:"GHARCHIVE_FOLLOW" envDefault:"false" desc:"true makes the polling process (ghevents poll and run; the elected leader only) import every GH Archive hour once it is published, so every public event is stored, not only what the Events API shows" expect:"true or false"`
+	GHArchivePayload  bool          `env:"GHARCHIVE_PAYLOAD" envDefault:"false" desc:"true keeps the raw JSON of the events the follower imports (tens of GB a day at 2021 activity instead of a few)" expect:"true or false"`
+	GHArchiveURL      url.URL       `env:"GHARCHIVE_URL" envDefault:"https://data.gharchive.org/" desc:"where the follower fetches the hour files YYYY-MM-DD-H.json.gz: GH Archive or a mirror in the same layout" expect:"an absolute http(s) URL such as https://data.gharchive.org/"`
+	GHArchiveSince    ArchiveHour   `env:"GHARCHIVE_SINCE" desc:"the first hour the follower fetches when it has fetched nothing yet from GHARCHIVE_URL (an RFC 3339 hour such as 2024-01-01T05:00:00Z, or a date), from 2015-01-01 on; empty means the last complete hour; once state exists, the state wins" expect:"empty, an RFC 3339 hour such as 2024-01-01T05:00:00Z or a date such as 2024-01-01, from 2015-01-01 on"`
+	GHArchiveGapAfter time.Duration `env:"GHARCHIVE_GAP_AFTER" envDefault:"24h" desc:"an hour file still missing (404) this long after the hour's end is a gap: counted, logged, tried again once a day, and the follower moves on" expect:"a duration from 1h to 720h, such as 24h"`
+
 	PollWorkers   int           `env:"POLL_WORKERS" envDefault:"2" desc:"insert workers taking pages from the queue" expect:"a whole number from 1 to 64"`
 	PollQueueSize int           `env:"POLL_QUEUE_SIZE" envDefault:"1000" desc:"pages the queue between fetching and inserting holds before fetching waits" expect:"a whole number from 1 to 1000000"`
 	PollInterval  time.Duration `env:"POLL_INTERVAL" envDefault:"60s" desc:"the least wait between two polling rounds" expect:"a duration of at least 1s, such as 60s or 2m"`
@@ -60,6 +66,38 @@ type Config struct {
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info" desc:"least level logged: debug, info, warn or error" expect:"one of debug, info, warn, error"`
 	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"text" desc:"log line format: text (for terminals) or json (for containers)" expect:"text or json"`
 }
+
+// ArchiveHour is an hour of GH Archive (GHARCHIVE_SINCE); zero when unset.
+type ArchiveHour time.Time
+
+// FirstArchiveHour is the first hour GH Archive serves in the layout the
+// importer reads (older dumps have another).
+var FirstArchiveHour = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// UnmarshalText parses an RFC 3339 time on the hour or a date (its first
+// hour).
+func (h *ArchiveHour) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		*h = ArchiveHour{}
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		t, err = time.Parse(time.RFC3339, s)
+		if err != nil {
+			return err
+		}
+		if !t.Equal(t.Truncate(time.Hour)) {
+			return fmt.Errorf("%q is not on the hour", s)
+		}
+	}
+	*h = ArchiveHour(t.UTC())
+	return nil
+}
+
+// Time is the hour (zero when unset).
+func (h ArchiveHour) Time() time.Time { return time.Time(h) }
 
 // LogFormat is how log lines are written.
 type LogFormat string
@@ -288,6 +326,10 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	check(c.HTTPRateLimit >= 0 && c.HTTPRateLimit <= 1_000_000, "HTTPRateLimit") // NaN fails both
 	check(c.HTTPRateBurst >= 1 && c.HTTPRateBurst <= 100_000, "HTTPRateBurst")
 	check((c.GitHubEventsURL.Scheme == "http" || c.GitHubEventsURL.Scheme == "https") && c.GitHubEventsURL.Host != "", "GitHubEventsURL")
+	check((c.GHArchiveURL.Scheme == "http" || c.GHArchiveURL.Scheme == "https") && c.GHArchiveURL.Host != "" &&
+		c.GHArchiveURL.RawQuery == "" && c.GHArchiveURL.Fragment == "", "GHArchiveURL")
+	check(c.GHArchiveSince.Time().IsZero() || !c.GHArchiveSince.Time().Before(FirstArchiveHour), "GHArchiveSince")
+	check(c.GHArchiveGapAfter >= time.Hour && c.GHArchiveGapAfter <= 720*time.Hour, "GHArchiveGapAfter")
 	check(c.PollWorkers >= 1 && c.PollWorkers <= 64, "PollWorkers")
 	check(c.PollQueueSize >= 1 && c.PollQueueSize <= 1_000_000, "PollQueueSize")
 	check(c.PollInterval >= time.Second, "PollInterval")
