@@ -139,6 +139,7 @@ func Register(api huma.API, cfg Config) *Server {
 	}
 	api.UseMiddleware(refuseRepeatedParameters(api))
 	s.registerMetrics(api)
+	s.registerCoverage(api)
 	s.registerCharts(api)
 	describeErrors(api.OpenAPI())
 	return s

@@ -230,8 +230,8 @@ func TestOpenAPIDocumentForClients(t *testing.T) {
 				}
 			}
 		}
-		if examples != 12 {
-			t.Errorf("%s: %d error examples, want 12 (4 statuses × 3 metrics)", path, examples)
+		if examples != 16 {
+			t.Errorf("%s: %d error examples, want 16 (4 statuses × 4 metrics)", path, examples)
 		}
 	}
 }

@@ -31,6 +31,11 @@ CREATE TABLE gharchive_hours (
 CREATE INDEX gharchive_hours_done_idx ON gharchive_hours (hour) INCLUDE (archive_events, seen_before_archive, updated_at)
     WHERE status = 'done';
 
+-- /metrics/coverage reads this table: the data version (004), which names
+-- the API's answers in their ETags, grows with every change of it too.
+CREATE TRIGGER gharchive_hours_version AFTER INSERT OR UPDATE OR DELETE ON gharchive_hours
+    FOR EACH STATEMENT EXECUTE FUNCTION events_version_bump_truncate();
+
 ---- create above / drop below ----
 
 DROP TABLE gharchive_hours;
