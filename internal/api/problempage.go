@@ -102,6 +102,8 @@ func (s *Server) pageForm(r *http.Request) charts.Form {
 			oldest = span.Oldest.Format("2006-01-02 15:04 UTC")
 		}
 		return charts.TotalCountForm(s.everything(span), oldest, q)
+	case "/visualization/coverage":
+		return charts.CoverageForm(q)
 	default:
 		return charts.ReposForm(model.EventTypes, q)
 	}

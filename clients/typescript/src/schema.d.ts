@@ -104,6 +104,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/visualization/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chart: how complete each hour is
+         * @description Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+         */
+        get: operations["visualization-coverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/visualization/event-avg-time": {
         parameters: {
             query?: never;
@@ -706,6 +726,60 @@ export interface operations {
                     "Content-Type"?: string;
                     "Referrer-Policy"?: string;
                     "X-Frame-Options"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too Many Requests (with HTTP_RATE_LIMIT set): a page saying when to retry (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service Unavailable: a page saying the database could not answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    "visualization-coverage": {
+        parameters: {
+            query: {
+                /** @description The window: the hours from now - offset on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count. */
+                offset: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HTML page with the chart. */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    "Content-Type"?: string;
+                    "Referrer-Policy"?: string;
+                    "X-Frame-Options"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unprocessable Entity: a page naming each bad parameter in words, with the chart's form filled with what was asked. A client sending Accept: application/json gets the application/problem+json of the JSON operations instead. */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -544,6 +544,12 @@ type GetMultipleEventsReposParams struct {
 // GetMultipleEventsReposParamsEventType defines parameters for GetMultipleEventsRepos.
 type GetMultipleEventsReposParamsEventType string
 
+// VisualizationCoverageParams defines parameters for VisualizationCoverage.
+type VisualizationCoverageParams struct {
+	// Offset The window: the hours from now - offset on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count.
+	Offset int64 `form:"offset" json:"offset"`
+}
+
 // VisualizationEventAvgTimeParams defines parameters for VisualizationEventAvgTime.
 type VisualizationEventAvgTimeParams struct {
 	// EventType The event type to draw; without it, one series per type with at least two matching events.
@@ -701,6 +707,13 @@ type ClientInterface interface {
 	// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
 	VisualizationIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// VisualizationCoverage Chart: how complete each hour is
+	//
+	// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+	//
+	// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+	VisualizationCoverage(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// VisualizationEventAvgTime Chart: time between events
 	//
 	// Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
@@ -798,6 +811,23 @@ func (c *Client) GetMultipleEventsRepos(ctx context.Context, params *GetMultiple
 // Corresponds with GET /visualization (the `VisualizationIndex` operationId).
 func (c *Client) VisualizationIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVisualizationIndexRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VisualizationCoverage Chart: how complete each hour is
+//
+// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+//
+// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+func (c *Client) VisualizationCoverage(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVisualizationCoverageRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1218,6 +1248,56 @@ func NewVisualizationIndexRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewVisualizationCoverageRequest constructs an http.Request for the VisualizationCoverage method
+func NewVisualizationCoverageRequest(server string, params *VisualizationCoverageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/visualization/coverage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewVisualizationEventAvgTimeRequest constructs an http.Request for the VisualizationEventAvgTime method
 func NewVisualizationEventAvgTimeRequest(server string, params *VisualizationEventAvgTimeParams) (*http.Request, error) {
 	var err error
@@ -1544,6 +1624,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
 	VisualizationIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VisualizationIndexResponse, error)
+
+	// VisualizationCoverageWithResponse Chart: how complete each hour is
+	//
+	// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+	VisualizationCoverageWithResponse(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*VisualizationCoverageResponse, error)
 
 	// VisualizationEventAvgTimeWithResponse Chart: time between events
 	//
@@ -1957,6 +2046,50 @@ func (r VisualizationIndexResponse) ContentType() string {
 	return ""
 }
 
+// VisualizationCoverageResponse200Headers the declared response headers of an HTTP 200 response for VisualizationCoverage
+type VisualizationCoverageResponse200Headers struct {
+	ContentSecurityPolicy *string
+	ContentType           *string
+	ReferrerPolicy        *string
+	XFrameOptions         *string
+}
+
+type VisualizationCoverageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VisualizationCoverageResponse200Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r VisualizationCoverageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VisualizationCoverageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VisualizationCoverageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VisualizationCoverageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // VisualizationEventAvgTimeResponse200Headers the declared response headers of an HTTP 200 response for VisualizationEventAvgTime
 type VisualizationEventAvgTimeResponse200Headers struct {
 	ContentSecurityPolicy *string
@@ -2162,6 +2295,21 @@ func (c *ClientWithResponses) VisualizationIndexWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseVisualizationIndexResponse(rsp)
+}
+
+// VisualizationCoverageWithResponse Chart: how complete each hour is
+//
+// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+func (c *ClientWithResponses) VisualizationCoverageWithResponse(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*VisualizationCoverageResponse, error) {
+	rsp, err := c.VisualizationCoverage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVisualizationCoverageResponse(rsp)
 }
 
 // VisualizationEventAvgTimeWithResponse Chart: time between events
@@ -2601,6 +2749,56 @@ func ParseVisualizationIndexResponse(rsp *http.Response) (*VisualizationIndexRes
 	switch {
 	case rsp.StatusCode == 200:
 		var headers VisualizationIndexResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Frame-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Frame-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XFrameOptions = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVisualizationCoverageResponse parses an HTTP response from a VisualizationCoverageWithResponse call
+func ParseVisualizationCoverageResponse(rsp *http.Response) (*VisualizationCoverageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VisualizationCoverageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VisualizationCoverageResponse200Headers
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
