@@ -56,6 +56,26 @@ func TestValues(t *testing.T) {
 	}
 }
 
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load([]string{"GITHUB_WATCH= repo:torvalds/linux , org:golang,user:octocat,REPO:Torvalds/Linux,repo:a/b.c_d-e", "GITHUB_FIREHOSE=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range cfg.GitHubWatch.Entries {
+		got = append(got, e.String()+" "+e.Path())
+	}
+	want := []string{"repo:torvalds/linux /repos/torvalds/linux/events", "org:golang /orgs/golang/events",
+		"user:octocat /users/octocat/events/public", "repo:a/b.c_d-e /repos/a/b.c_d-e/events"}
+	if !slices.Equal(got, want) || cfg.GitHubFirehose {
+		t.Fatalf("entries %q (firehose %v), want %q", got, cfg.GitHubFirehose, want)
+	}
+	if cfg, err := config.Load(nil); err != nil || !cfg.GitHubFirehose || len(cfg.GitHubWatch.Entries) != 0 {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+}
+
 func TestGHArchive(t *testing.T) {
 	t.Parallel()
 	cfg, err := config.Load(nil)
@@ -123,6 +143,13 @@ func TestErrorsNameVariableValueAndExpectation(t *testing.T) {
 		{"GHARCHIVE_SINCE=2024-01-01T05:30:00Z", `invalid GHARCHIVE_SINCE="2024-01-01T05:30:00Z": expected empty, an RFC 3339 hour such as 2024-01-01T05:00:00Z or a date such as 2024-01-01, from 2015-01-01 on`},
 		{"GHARCHIVE_SINCE=yesterday", `invalid GHARCHIVE_SINCE="yesterday": expected empty, an RFC 3339 hour such as 2024-01-01T05:00:00Z or a date such as 2024-01-01, from 2015-01-01 on`},
 		{"GHARCHIVE_GAP_AFTER=10m", `invalid GHARCHIVE_GAP_AFTER="10m": expected a duration from 1h to 720h, such as 24h`},
+		{"GITHUB_WATCH=repo:torvalds/linux,repo:nope", `invalid GITHUB_WATCH="repo:nope": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=team:x", `invalid GITHUB_WATCH="team:x": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=org:-bad", `invalid GITHUB_WATCH="org:-bad": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=user:a/b", `invalid GITHUB_WATCH="user:a/b": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=repo:a/..", `invalid GITHUB_WATCH="repo:a/..": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_FIREHOSE=false", `invalid GITHUB_FIREHOSE="false": expected true, or GITHUB_WATCH set: with neither there is nothing to poll`},
+		{"GITHUB_FIREHOSE=maybe", `invalid GITHUB_FIREHOSE="maybe": expected true or false`},
 		// A connection string may hold a password: its value is never shown.
 		{"DATABASE_URL=postgres://u:hunter2@h:notaport/db", `invalid DATABASE_URL (value not shown): expected a PostgreSQL URL such as postgres://user:pass@host:5432/db`},
 	}
