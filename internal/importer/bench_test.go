@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/importer"
+	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/testkit/gen"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
@@ -310,4 +311,53 @@ func BenchmarkGenerate(b *testing.B) {
 		bytes += int64(len(buf))
 	}
 	b.SetBytes(bytes / int64(max(b.N, 1)))
+}
+
+// BenchmarkImportSourceSummary is what the per-hour source summary of
+// /metrics/coverage (hourly_source_counts, kept by the statement trigger
+// events_summaries_sources_insert) costs the import: the same generated
+// file imported as the GH Archive follower does (source archive), with the
+// trigger and with it disabled, into fresh databases, alternating.
+func BenchmarkImportSourceSummary(b *testing.B) {
+	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
+	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
+	archive, _, _ := benchFiles(b, o)
+	for _, noPayload := range []bool{true, false} {
+		for _, summary := range []bool{true, false} {
+			name := map[bool]string{true: "no-payload", false: "payload"}[noPayload] + "/" + map[bool]string{true: "summary", false: "no-summary"}[summary]
+			b.Run(name, func(b *testing.B) {
+				s := benchStore(b, o)
+				if !summary {
+					if _, err := s.Pool().Exec(context.Background(), `ALTER TABLE events DISABLE TRIGGER events_summaries_sources_insert`); err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(func() {
+						_, _ = s.Pool().Exec(context.Background(), `ALTER TABLE events ENABLE TRIGGER events_summaries_sources_insert`)
+					})
+				}
+				var elapsed time.Duration
+				for i := 0; i < b.N; i++ {
+					if i > 0 {
+						b.StopTimer()
+						clearBench(b, s, o)
+						b.StartTimer()
+					}
+					start := time.Now()
+					sum, err := importer.New(s, importer.Options{NoPayload: noPayload, Source: model.SourceArchive}).Run(context.Background(), []string{archive})
+					elapsed += time.Since(start)
+					if err != nil || sum.Stored != n {
+						b.Fatalf("stored %d of %d: %v", sum.Stored, n, err)
+					}
+				}
+				var rows int64
+				if err := s.Pool().QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM hourly_source_counts`).Scan(&rows); err != nil {
+					b.Fatal(err)
+				}
+				if want := map[bool]int64{true: n, false: 0}[summary]; rows < want || (!summary && rows != 0) {
+					b.Fatalf("hourly_source_counts sums to %d, want %d", rows, want)
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/elapsed.Seconds(), "events/s")
+			})
+		}
+	}
 }
