@@ -31,6 +31,12 @@ shoot event-avg-time "/visualization/event-avg-time?scale=log"
 shoot event-avg-time-pullrequest "/visualization/event-avg-time?event_type=PullRequestEvent&scale=linear"
 shoot events-total-count "/visualization/events-total-count?offset=$since"
 shoot multiple-events-repos "/visualization/multiple-events-repos?event_type=PushEvent&minimal_events_count=5&limit=20"
+hour="offset=3600&until=2015-01-01T01:00:00Z"  # the stored hour, as a window ending with it
+shoot events-timeline "/visualization/events-timeline?$hour&bucket=minute"
+shoot events-timeline-push-cumulative "/visualization/events-timeline?$hour&bucket=minute&event_type=PushEvent&cumulative=true"
+star=$(curl -s "http://$HTTP_ADDR/metrics/multiple-events-repos?event_type=WatchEvent&minimal_events_count=1&limit=1&$hour" | sed -n 's/.*"repository_name":"\([^"]*\)".*/\1/p')
+shoot events-timeline-star-history "/visualization/events-timeline?$hour&bucket=minute&event_type=WatchEvent&cumulative=true&repository_name=$star"
+shoot multiple-events-repos-trending "/visualization/multiple-events-repos?event_type=WatchEvent&minimal_events_count=1&limit=20&$hour"
 shoot index "/visualization"
 shoot problem "/visualization/events-total-count?offset=abc&repository_name=torvalds/linux"
 shoot docs "/docs"

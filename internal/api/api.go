@@ -77,9 +77,30 @@ func New(cfg Config) http.Handler {
 	if checks == nil && cfg.Store != nil {
 		checks = []telemetry.Check{{Name: "database", Fn: cfg.Store.CheckReady}}
 	}
-	telemetry.Register(mux, reg, checks)
+	var fields []telemetry.Field
+	if cfg.Store != nil && cfg.Store.ReadPool() != nil {
+		// The metrics are read from the replica: say how far behind it is.
+		lag := replicaLag(cfg.Store)
+		reg.MustRegister(telemetry.NewReplicaLagCollector(lag))
+		fields = append(fields, telemetry.Field{Name: "replica_lag_seconds", Value: func(ctx context.Context) any {
+			if seconds, ok := lag(ctx); ok {
+				return seconds
+			}
+			return nil
+		}})
+	}
+	telemetry.Register(mux, reg, checks, fields...)
 	inner := s.limited(s.pageProblems(problems(mux)))
 	return s.middleware(corsHandler(cfg.CORSOrigins, compressHandler(inner)), mux)
+}
+
+// replicaLag reads the read replica's lag (store.ReplicaLag); false when it
+// cannot be read (the replica away) or the replica cannot tell yet.
+func replicaLag(s *store.Store) func(ctx context.Context) (float64, bool) {
+	return func(ctx context.Context) (float64, bool) {
+		seconds, known, err := s.ReplicaLag(ctx)
+		return seconds, err == nil && known
+	}
 }
 
 // HumaConfig is the Huma configuration: OpenAPI 3.1 at /openapi.json and
@@ -139,8 +160,10 @@ func Register(api huma.API, cfg Config) *Server {
 	}
 	api.UseMiddleware(refuseRepeatedParameters(api))
 	s.registerMetrics(api)
+	s.registerTimeline(api)
 	s.registerCoverage(api)
 	s.registerCharts(api)
+	s.registerTimelineChart(api)
 	describeErrors(api.OpenAPI())
 	return s
 }
@@ -152,13 +175,19 @@ func (s *Server) queryContext(ctx context.Context) (context.Context, context.Can
 }
 
 // dbError turns a store error into the problem the client sees, without
-// internals: 503 when the database cannot be reached or took too long,
-// 500 otherwise (logged with its cause).
+// internals: 503 when the database cannot be reached, cancelled the query
+// for a conflict with replication, or took too long; 500 otherwise (logged
+// with its cause). A read replica that is away is never replaced by the
+// primary: the client is told to retry, and gets the replica's answer once
+// it is back.
 func (s *Server) dbError(ctx context.Context, op string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
 		s.log.Warn("database unavailable", slog.String("operation", op), slog.String("error", err.Error()))
 		return huma.Error503ServiceUnavailable("the database is unavailable; try again shortly")
+	case errors.Is(err, store.ErrConflict):
+		s.log.Warn("query cancelled by a conflict", slog.String("operation", op), slog.String("error", err.Error()))
+		return huma.Error503ServiceUnavailable("the read replica cancelled the query to replay changes from the primary (a recovery conflict); try again")
 	case errors.Is(err, context.DeadlineExceeded) || store.IsTimeout(err):
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			// The client went away; nobody reads this answer.

@@ -132,7 +132,7 @@ func (s *Server) registerCharts(api huma.API) {
 type CoverageChartInput = CoverageQuery
 
 func (s *Server) coverageChart(ctx context.Context, in *CoverageChartInput) (*htmlPage, error) {
-	cov, err := s.coverage(ctx, s.cfg.Store, in.Offset, s.since(in.Offset).Truncate(time.Hour))
+	cov, err := s.coverage(ctx, s.cfg.Store, in.Offset, s.coverageWindow(in.Offset, in.given()))
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +156,10 @@ func (s *Server) coverageChart(ctx context.Context, in *CoverageChartInput) (*ht
 		subtitle += fmt.Sprintf(" · the %s before are left out", charts.Plural(cov.HoursOmitted, "older hour"))
 	}
 	q := url.Values{"offset": {strconv.FormatInt(in.Offset, 10)}}
+	if cov.Until != nil {
+		q.Set("until", cov.Until.Format(time.RFC3339))
+		subtitle += " · until " + cov.Until.Format(time.RFC3339)
+	}
 	page := charts.Page{
 		Title:    "How complete each hour is, last " + humanWindow(in.Offset),
 		Subtitle: subtitle,
@@ -304,7 +308,8 @@ func (s *Server) gapSeries(ctx context.Context, t string, in *AvgTimeChartInput,
 }
 
 func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) (*htmlPage, error) {
-	tc, err := s.eventsTotalCount(ctx, s.cfg.Store, in.Offset, s.since(in.Offset), in.RepositoryName, in.Action)
+	w := s.window(in.Offset, in.given())
+	tc, err := s.eventsTotalCount(ctx, s.cfg.Store, in.Offset, w, in.RepositoryName, in.Action)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +345,12 @@ func (s *Server) totalCountChart(ctx context.Context, in *TotalCountChartInput) 
 }
 
 func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage, error) {
-	r, err := s.multipleEventsRepos(ctx, s.cfg.Store, string(in.EventType), in.MinimalEventsCount, in.Limit)
+	var w *store.Window
+	if in.Offset > 0 {
+		win := s.window(in.Offset, in.given())
+		w = &win
+	}
+	r, err := s.multipleEventsRepos(ctx, s.cfg.Store, string(in.EventType), in.MinimalEventsCount, in.Limit, in.Offset, w)
 	if err != nil {
 		return nil, err
 	}
@@ -357,8 +367,24 @@ func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage
 		subtitle += fmt.Sprintf(" · the chart draws the first %s (a taller one would not draw well); all %s are in the JSON",
 			charts.Thousands(charts.MaxBars), charts.Thousands(int64(len(items))))
 	}
+	if w != nil {
+		// The window: "in the last 24 h", or "in the 24 h up to" a time.
+		end := "now"
+		title += " in the last " + humanWindow(in.Offset)
+		if !w.OpenEnd {
+			end = w.Until.Format("2006-01-02 15:04:05 UTC")
+			title = strings.Replace(title, " in the last ", " in the ", 1) + " up to " + end
+		}
+		subtitle += fmt.Sprintf(" · their events from %s to %s", w.Since.Format("2006-01-02 15:04:05 UTC"), end)
+	}
 	q := url.Values{"event_type": {string(in.EventType)}, "minimal_events_count": {strconv.FormatInt(in.MinimalEventsCount, 10)},
 		"limit": {strconv.Itoa(in.Limit)}}
+	if w != nil {
+		q.Set("offset", strconv.FormatInt(in.Offset, 10))
+		if u := in.given(); u != nil {
+			q.Set("until", u.Format(time.RFC3339Nano))
+		}
+	}
 	page := charts.Page{
 		Title:    title,
 		Subtitle: subtitle,
@@ -367,7 +393,11 @@ func (s *Server) reposChart(ctx context.Context, in *ReposChartInput) (*htmlPage
 		Links:    []charts.Link{{Text: "The same numbers as JSON", URL: "/metrics/multiple-events-repos?" + q.Encode()}},
 	}
 	if len(items) == 0 {
-		notice, err := s.nothingMatched(ctx, "no repository has more than "+charts.Plural(in.MinimalEventsCount, string(in.EventType)))
+		what := "no repository has more than " + charts.Plural(in.MinimalEventsCount, string(in.EventType))
+		if w != nil {
+			what += " in the window"
+		}
+		notice, err := s.nothingMatched(ctx, what)
 		if err != nil {
 			return nil, err
 		}
@@ -389,20 +419,84 @@ func (s *Server) index(ctx context.Context, _ *struct{}) (*htmlPage, error) {
 	} else {
 		subtitle += " The store holds " + storedText(span) + "."
 	}
-	var oldest string
-	if span.Oldest != nil {
-		oldest = span.Oldest.Format("2006-01-02 15:04 UTC")
-	}
-	body, err := charts.Index(subtitle, []charts.Form{
+	st := s.stored(span)
+	body, err := charts.Index(subtitle, s.shortcuts(span), []charts.Form{
+		charts.TimelineForm(model.EventTypes, st, nil),
+		charts.ReposForm(model.EventTypes, st, nil),
+		charts.TotalCountForm(st, nil),
 		charts.AvgTimeForm(model.EventTypes, nil),
-		charts.TotalCountForm(s.everything(span), oldest, nil),
-		charts.ReposForm(model.EventTypes, nil),
 		charts.CoverageForm(nil),
 	})
 	if err != nil {
 		return nil, s.renderError(err)
 	}
 	return newHTMLPage(body), nil
+}
+
+// stored is what the forms offer from what the store holds.
+func (s *Server) stored(span store.StoredSpan) charts.Stored {
+	st := charts.Stored{Everything: s.everything(span)}
+	if span.Oldest == nil || span.Newest == nil {
+		return st
+	}
+	st.OldestLabel = span.Oldest.Format("2006-01-02 15:04 UTC")
+	end := newestHourEnd(span)
+	st.NewestHourEnd, st.NewestLabel = end.Format(time.RFC3339), span.Newest.Format("2006-01-02 15:04 UTC")
+	st.Range = int64(end.Sub(span.Oldest.Truncate(time.Hour)) / time.Second)
+	return st
+}
+
+// newestHourEnd is the end of the UTC hour of the newest stored event: a
+// window ending there holds it.
+func newestHourEnd(span store.StoredSpan) time.Time {
+	return span.Newest.UTC().Truncate(time.Hour).Add(time.Hour)
+}
+
+// shortcuts are the index's links to the charts worth opening first:
+// trending repositories of the last day and week, and the events of the
+// whole stored range (ending with the newest stored event's hour, so that
+// history imported from the past shows too).
+func (s *Server) shortcuts(span store.StoredSpan) []charts.Link {
+	if span.Oldest == nil || span.Newest == nil {
+		return nil
+	}
+	var links []charts.Link
+	trending := func(label, typ string, offset int64, until string) {
+		q := url.Values{"event_type": {typ}, "minimal_events_count": {"1"}, "offset": {strconv.FormatInt(offset, 10)}}
+		if until != "" {
+			q.Set("until", until)
+		}
+		links = append(links, charts.Link{Text: label, URL: "/visualization/multiple-events-repos?" + q.Encode()})
+	}
+	for _, w := range []struct {
+		label  string
+		offset int64
+	}{{"the last 24 h", 86400}, {"the last 7 days", 604800}} {
+		trending("Trending repositories, "+w.label+": stars (WatchEvent)", "WatchEvent", w.offset, "")
+		trending("Trending repositories, "+w.label+": pushes (PushEvent)", "PushEvent", w.offset, "")
+	}
+	end := newestHourEnd(span)
+	if s.cfg.Now().Sub(*span.Newest) > time.Hour {
+		// The store's history ended a while ago (an import): the same,
+		// ending with it.
+		until := end.Format(time.RFC3339)
+		trending("Trending repositories, the 24 h up to the newest stored event: stars", "WatchEvent", 86400, until)
+		trending("Trending repositories, the 24 h up to the newest stored event: pushes", "PushEvent", 86400, until)
+	}
+	// The whole stored range, in the finest buckets that fit 2,000.
+	offset := int64(end.Sub(span.Oldest.Truncate(time.Hour)) / time.Second)
+	bucket := "day"
+	for _, b := range []string{"minute", "hour"} {
+		if offset <= int64(maxBuckets*bucketWidths[b]/time.Second) {
+			bucket = b
+			break
+		}
+	}
+	q := url.Values{"offset": {strconv.FormatInt(offset, 10)}, "until": {end.Format(time.RFC3339)}, "bucket": {bucket}}
+	if offset <= int64(maxBuckets*bucketWidths[bucket]/time.Second) {
+		links = append(links, charts.Link{Text: "Events over the whole stored range, per " + bucket, URL: "/visualization/events-timeline?" + q.Encode()})
+	}
+	return links
 }
 
 // storedSpan reads what the store holds, for the pages' words.

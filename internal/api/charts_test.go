@@ -340,7 +340,7 @@ func TestChartPagesProblems(t *testing.T) {
 		{"/visualization/multiple-events-repos?event_type=PushEvent&event_type=WatchEvent",
 			[]string{"event_type: is given 2 times; give it once"}, nil},
 		{"/visualization/events-total-count?offset=60&colour=red",
-			[]string{"colour: is not a parameter of this page (it takes offset, repository_name, action)"}, nil},
+			[]string{"colour: is not a parameter of this page (it takes offset, until, repository_name, action)"}, nil},
 	}
 	for _, c := range cases {
 		status, ctype, body := get(t, f.srv.URL, c.path)

@@ -16,7 +16,8 @@ const maxCoverageHours = 2000
 
 // CoverageQuery is the query of /metrics/coverage.
 type CoverageQuery struct {
-	Offset int64 `query:"offset" required:"true" minimum:"1" maximum:"3153600000" example:"86400" doc:"The window: the hours from now - offset on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count."`
+	Offset int64 `query:"offset" required:"true" minimum:"1" maximum:"3153600000" example:"86400" doc:"The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count."`
+	UntilParam
 }
 
 // CoverageInput is the request of /metrics/coverage.
@@ -38,7 +39,8 @@ type CoverageHour struct {
 // Coverage is /metrics/coverage's answer.
 type Coverage struct {
 	OffsetSeconds int64          `json:"offset_seconds" doc:"The window asked for, in seconds." example:"86400"`
-	Since         time.Time      `json:"since" doc:"Start of the window: now - offset rounded down to the hour (RFC 3339, UTC)."`
+	Since         time.Time      `json:"since" doc:"Start of the window: now - offset (or until - offset) rounded down to the hour (RFC 3339, UTC)."`
+	Until         *time.Time     `json:"until,omitempty" doc:"The end of the window (excluded: the hours that start before it), when until was given (RFC 3339, UTC); absent otherwise."`
 	Hours         []CoverageHour `json:"hours" nullable:"false" doc:"One row per UTC hour of the window that holds stored events or a GH Archive hour imported by the follower, oldest first; at most 2,000 (the newest)."`
 	HoursOmitted  int64          `json:"hours_omitted" doc:"How many older hours of the window were left out past the 2,000." example:"0"`
 }
@@ -62,24 +64,36 @@ func (s *Server) registerCoverage(api huma.API) {
 
 func (s *Server) getCoverage(ctx context.Context, in *CoverageInput) (*metricOutput[Coverage], error) {
 	q := in.CoverageQuery
-	since := s.since(q.Offset).Truncate(time.Hour)
+	w := s.coverageWindow(q.Offset, q.given())
 	return conditionalGet(s, ctx, "coverage", in.IfNoneMatch,
-		[]string{strconv.FormatInt(q.Offset, 10), strconv.FormatInt(since.Unix(), 10)},
+		[]string{strconv.FormatInt(q.Offset, 10), windowKey(w)},
 		func(db *store.Store) (Coverage, error) {
-			return s.coverage(ctx, db, q.Offset, since)
+			return s.coverage(ctx, db, q.Offset, w)
 		})
+}
+
+// coverageWindow is the window of /metrics/coverage: its start rounded
+// down to the hour.
+func (s *Server) coverageWindow(offset int64, until *time.Time) store.Window {
+	w := s.window(offset, until)
+	w.Since = w.Since.Truncate(time.Hour)
+	return w
 }
 
 // coverage computes the /metrics/coverage answer from db; the chart calls
 // it too.
-func (s *Server) coverage(ctx context.Context, db *store.Store, offset int64, since time.Time) (Coverage, error) {
+func (s *Server) coverage(ctx context.Context, db *store.Store, offset int64, w store.Window) (Coverage, error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	hours, total, err := db.Coverage(qctx, since, maxCoverageHours)
+	var until *time.Time
+	if !w.OpenEnd {
+		until = &w.Until
+	}
+	hours, total, err := db.Coverage(qctx, w.Since, until, maxCoverageHours)
 	if err != nil {
 		return Coverage{}, s.dbError(ctx, "coverage", err)
 	}
-	out := Coverage{OffsetSeconds: offset, Since: since, Hours: make([]CoverageHour, len(hours)),
+	out := Coverage{OffsetSeconds: offset, Since: w.Since, Until: until, Hours: make([]CoverageHour, len(hours)),
 		HoursOmitted: total - int64(len(hours))}
 	for i, h := range hours {
 		row := CoverageHour{Hour: h.Hour, Events: h.Events, Polled: h.Polled,

@@ -59,6 +59,12 @@ func TestCoverage(t *testing.T) {
 			{"hour":"2024-06-01T09:00:00Z","events":3,"polled":1,"archive_events":4,"seen_before_archive":3,"poller_coverage":0.75},
 			{"hour":"2024-06-01T10:00:00Z","events":0,"polled":0,"archive_events":0,"seen_before_archive":0,"poller_coverage":null},
 			{"hour":"2024-06-01T11:00:00Z","events":1,"polled":0,"archive_events":1,"seen_before_archive":1,"poller_coverage":1}]}`},
+		// until: the hours from until - offset (rounded down) that start before until.
+		{"offset=3600&until=2024-06-01T10:00:00Z", `{"offset_seconds":3600,"since":"2024-06-01T09:00:00Z","until":"2024-06-01T10:00:00Z","hours_omitted":0,"hours":[
+			{"hour":"2024-06-01T09:00:00Z","events":3,"polled":1,"archive_events":4,"seen_before_archive":3,"poller_coverage":0.75}]}`},
+		{"offset=5400&until=2024-06-01T10:30:00Z", `{"offset_seconds":5400,"since":"2024-06-01T09:00:00Z","until":"2024-06-01T10:30:00Z","hours_omitted":0,"hours":[
+			{"hour":"2024-06-01T09:00:00Z","events":3,"polled":1,"archive_events":4,"seen_before_archive":3,"poller_coverage":0.75},
+			{"hour":"2024-06-01T10:00:00Z","events":0,"polled":0,"archive_events":0,"seen_before_archive":0,"poller_coverage":null}]}`},
 		{"offset=1", `{"offset_seconds":1,"since":"2024-06-01T11:00:00Z","hours_omitted":0,"hours":[
 			{"hour":"2024-06-01T11:00:00Z","events":1,"polled":0,"archive_events":1,"seen_before_archive":1,"poller_coverage":1}]}`},
 	}
@@ -73,6 +79,9 @@ func TestCoverage(t *testing.T) {
 		if code, _, body := get(t, f.srv.URL, "/metrics/coverage?"+q); code != 422 || !strings.Contains(string(body), "query.offset") {
 			t.Errorf("%q: %d %s, want 422 naming query.offset", q, code, body)
 		}
+	}
+	if code, _, body := get(t, f.srv.URL, "/metrics/coverage?offset=60&until=yesterday"); code != 422 || !strings.Contains(string(body), "query.until") {
+		t.Errorf("until=yesterday: %d %s, want 422 naming query.until", code, body)
 	}
 
 	// The ETag changes when the follower records an hour, though no event

@@ -40,6 +40,8 @@ var fuzzPaths = []struct {
 	{"/openapi.json", false, []int{200}},
 	{"/openapi-3.0.json", false, []int{200}},
 	{"/healthz", false, []int{200}},
+	{"/metrics/events-timeline", true, []int{200}},
+	{"/visualization/events-timeline", true, []int{200}},
 }
 
 // FuzzQuery drives the real handler in-process with any query string on
@@ -78,6 +80,9 @@ func FuzzQuery(f *testing.F) {
 		"scale=LOG&event_type=PushEvent",
 		"%zz=1", "a=%", "=&=&", ";;;", "event_type", "offset=1;offset=2",
 		"unknown=1", "EVENT_TYPE=PushEvent",
+		"offset=120000&bucket=minute", "offset=120001&bucket=minute", "offset=86400&bucket=day&event_type=WatchEvent&repository_name=octo/hello",
+		"offset=3600&until=2024-06-01T09:30:00Z", "offset=3153600000&until=1970-01-01T00:00:00Z", "offset=1&until=9999-12-31T23:59:59.999999999Z",
+		"offset=60&until=2024-06-01T09:30:00%2B14:00", "event_type=WatchEvent&offset=86400&minimal_events_count=1", "event_type=WatchEvent&until=2024-06-01T00:00:00Z",
 	} {
 		for i := range fuzzPaths {
 			f.Add(uint8(i), q)

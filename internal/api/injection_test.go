@@ -45,8 +45,10 @@ func valid(param, value string) bool {
 		return slices.Contains(model.EventTypes, value)
 	case "scale":
 		return value == "log" || value == "linear"
+	case "cumulative": // Go's strconv.ParseBool, as Huma reads a boolean
+		return slices.Contains([]string{"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}, value)
 	}
-	return false // offset, minimal_events_count, limit: none of the hostile values is a number in range
+	return false // offset, minimal_events_count, limit, bucket, until: none of the hostile values is a number in range, a bucket or a time
 }
 
 // Every hostile value in every parameter of every endpoint: 422
@@ -75,11 +77,13 @@ func TestHostileParameters(t *testing.T) {
 		params []string
 	}{
 		{"/metrics/event-avg-time", url.Values{"event_type": {"PushEvent"}}, []string{"event_type", "action", "repository_name"}},
-		{"/metrics/events-total-count", url.Values{"offset": {"3600"}}, []string{"offset", "action", "repository_name"}},
-		{"/metrics/multiple-events-repos", url.Values{"event_type": {"ForkEvent"}}, []string{"event_type", "minimal_events_count", "limit"}},
+		{"/metrics/events-total-count", url.Values{"offset": {"3600"}}, []string{"offset", "action", "repository_name", "until"}},
+		{"/metrics/multiple-events-repos", url.Values{"event_type": {"ForkEvent"}}, []string{"event_type", "minimal_events_count", "limit", "offset", "until"}},
+		{"/metrics/events-timeline", url.Values{"offset": {"3600"}}, []string{"offset", "bucket", "event_type", "action", "repository_name", "until"}},
 		{"/visualization/event-avg-time", url.Values{}, []string{"event_type", "action", "repository_name", "scale"}},
-		{"/visualization/events-total-count", url.Values{"offset": {"3600"}}, []string{"offset", "action", "repository_name"}},
-		{"/visualization/multiple-events-repos", url.Values{"event_type": {"ForkEvent"}}, []string{"event_type", "minimal_events_count", "limit"}},
+		{"/visualization/events-total-count", url.Values{"offset": {"3600"}}, []string{"offset", "action", "repository_name", "until"}},
+		{"/visualization/multiple-events-repos", url.Values{"event_type": {"ForkEvent"}}, []string{"event_type", "minimal_events_count", "limit", "offset", "until"}},
+		{"/visualization/events-timeline", url.Values{"offset": {"3600"}}, []string{"offset", "bucket", "event_type", "action", "repository_name", "until", "cumulative"}},
 	}
 	n, accepted := 0, 0
 	for _, ep := range endpoints {
@@ -133,6 +137,14 @@ func TestHostileParameters(t *testing.T) {
 					want[param] = v
 					wb, _ := json.Marshal(want)
 					assertJSON(t, path, body, string(wb))
+				case ep.path == "/metrics/events-timeline":
+					var got struct {
+						Total   int64
+						Buckets []struct{ Total int64 }
+					}
+					if json.Unmarshal(body, &got) != nil || got.Total != 0 || len(got.Buckets) != 2 {
+						t.Fatalf("%s: %s; want nothing counted in 2 buckets", path, body)
+					}
 				case ep.path == "/metrics/events-total-count":
 					var got struct {
 						Total  int64
@@ -142,7 +154,7 @@ func TestHostileParameters(t *testing.T) {
 						t.Fatalf("%s: %s; want nothing counted", path, body)
 					}
 				case strings.HasPrefix(ep.path, "/visualization/"):
-					if !strings.HasPrefix(ctype, "text/html") || (param != "scale" && param != "event_type" && !strings.Contains(html.UnescapeString(string(body)), v)) {
+					if !strings.HasPrefix(ctype, "text/html") || (param != "scale" && param != "event_type" && param != "cumulative" && !strings.Contains(html.UnescapeString(string(body)), v)) {
 						t.Fatalf("%s: %s, the value is not shown", path, ctype)
 					}
 				}

@@ -54,6 +54,37 @@ type ActionFilter struct {
 	Action string `query:"action" maxLength:"64" pattern:"^[A-Za-z_]+$" example:"opened" doc:"Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match."`
 }
 
+// UntilParam is the optional end of a window: [until - offset, until)
+// instead of the window ending now, for history that ended in the past (an
+// import of GH Archive, say).
+type UntilParam struct {
+	Until time.Time `query:"until" example:"2015-01-01T01:00:00Z" doc:"The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours)."`
+}
+
+// untilMin and untilMax bound until: every window it ends starts after
+// year 1 (offset is at most a hundred years) and is written in RFC 3339.
+var (
+	untilMin = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	untilMax = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// Resolve refuses an until out of range.
+func (p *UntilParam) Resolve(huma.Context) []error {
+	if p.Until.IsZero() || (!p.Until.Before(untilMin) && !p.Until.After(untilMax)) {
+		return nil
+	}
+	return []error{&huma.ErrorDetail{Location: "query.until", Message: "expected a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z", Value: p.Until.Format(time.RFC3339Nano)}}
+}
+
+// given is until in UTC, or nil when not given.
+func (p UntilParam) given() *time.Time {
+	if p.Until.IsZero() {
+		return nil
+	}
+	u := p.Until.UTC()
+	return &u
+}
+
 // ConditionalInput is the If-None-Match header of the metrics: the ETag
 // of an answer the client holds.
 type ConditionalInput struct {
@@ -86,9 +117,10 @@ type EventAvgTime struct {
 
 // EventsTotalCountQuery is the query of /metrics/events-total-count.
 type EventsTotalCountQuery struct {
-	Offset int64 `query:"offset" required:"true" minimum:"1" maximum:"3153600000" example:"3600" doc:"The window: events created in the last this many seconds (at least 1), counted from the current second."`
+	Offset int64 `query:"offset" required:"true" minimum:"1" maximum:"3153600000" example:"3600" doc:"The window: events created in the last this many seconds (at least 1), counted from the current second (or from until)."`
 	RepoFilter
 	ActionFilter
+	UntilParam
 }
 
 // EventsTotalCountInput is the request of /metrics/events-total-count.
@@ -100,7 +132,8 @@ type EventsTotalCountInput struct {
 // EventsTotalCount is the number of events per type in a window.
 type EventsTotalCount struct {
 	OffsetSeconds   int64            `json:"offset_seconds" doc:"The window asked for, in seconds." example:"3600"`
-	Since           time.Time        `json:"since" doc:"Start of the window: now - offset, now taken to the second (RFC 3339, UTC)."`
+	Since           time.Time        `json:"since" doc:"Start of the window: now - offset, now taken to the second (RFC 3339, UTC); until - offset when until is given."`
+	Until           *time.Time       `json:"until,omitempty" doc:"The end of the window (excluded), when until was given (RFC 3339, UTC); absent otherwise."`
 	RepositoryName  *string          `json:"repository_name" doc:"The repository filter as given; null when not given."`
 	Action          *string          `json:"action" doc:"The action filter as given; null when not given."`
 	OldestEventTime *time.Time       `json:"oldest_event_time" doc:"created_at of the oldest event counted; null when none."`
@@ -113,6 +146,16 @@ type MultipleEventsReposQuery struct {
 	EventType          EventType `query:"event_type" required:"true" doc:"The event type to count."`
 	MinimalEventsCount int64     `query:"minimal_events_count" default:"2" minimum:"1" example:"2" doc:"Only repositories with strictly more than this many events of the type."`
 	Limit              int       `query:"limit" default:"100" minimum:"1" maximum:"10000" example:"100" doc:"At most this many repositories in the answer."`
+	Offset             int64     `query:"offset" minimum:"1" maximum:"3153600000" example:"86400" doc:"Only events created in the last this many seconds (or before until): with event_type=WatchEvent&offset=86400, the repositories trending today. Without it, every stored event counts."`
+	UntilParam
+}
+
+// Resolve refuses until without offset (it ends a window), and an until out of range.
+func (q *MultipleEventsReposQuery) Resolve(ctx huma.Context) []error {
+	if !q.Until.IsZero() && q.Offset == 0 {
+		return []error{&huma.ErrorDetail{Location: "query.until", Message: "until ends a window: give offset too", Value: q.Until.Format(time.RFC3339Nano)}}
+	}
+	return q.UntilParam.Resolve(ctx)
 }
 
 // MultipleEventsReposInput is the request of /metrics/multiple-events-repos.
@@ -131,8 +174,11 @@ type RepoEvents struct {
 type MultipleEventsRepos struct {
 	EventType          string       `json:"event_type" doc:"The event type asked for." example:"WatchEvent"`
 	MinimalEventsCount int64        `json:"minimal_events_count" doc:"The threshold asked for (count > threshold)." example:"2"`
+	OffsetSeconds      *int64       `json:"offset_seconds,omitempty" doc:"The window asked for, in seconds, when offset was given; absent otherwise (every stored event counts)." example:"86400"`
+	Since              *time.Time   `json:"since,omitempty" doc:"Start of the window (now - offset, or until - offset), when offset was given; absent otherwise."`
+	Until              *time.Time   `json:"until,omitempty" doc:"The end of the window (excluded), when until was given; absent otherwise."`
 	TotalRepositories  int64        `json:"total_repositories" doc:"How many repositories qualify, before limit." example:"512"`
-	Repositories       []RepoEvents `json:"repositories" nullable:"false" doc:"The first limit of them, by events_count descending, then repository_name ascending."`
+	Repositories       []RepoEvents `json:"repositories" nullable:"false" doc:"The first limit of them, by events_count descending, then repository_name ascending (compared case-insensitively)."`
 }
 
 // metricOutput is a metric's answer: the body with its ETag, or 304 Not
@@ -218,12 +264,40 @@ func (s *Server) eventAvgTime(ctx context.Context, db *store.Store, eventType, r
 
 func (s *Server) getEventsTotalCount(ctx context.Context, in *EventsTotalCountInput) (*metricOutput[EventsTotalCount], error) {
 	q := in.EventsTotalCountQuery
-	since := s.since(q.Offset)
+	w := s.window(q.Offset, q.given())
 	return conditionalGet(s, ctx, "events-total-count", in.IfNoneMatch,
-		[]string{strconv.FormatInt(q.Offset, 10), q.RepositoryName, q.Action, strconv.FormatInt(since.Unix(), 10)},
+		[]string{strconv.FormatInt(q.Offset, 10), q.RepositoryName, q.Action, windowKey(w)},
 		func(db *store.Store) (EventsTotalCount, error) {
-			return s.eventsTotalCount(ctx, db, q.Offset, since, q.RepositoryName, q.Action)
+			return s.eventsTotalCount(ctx, db, q.Offset, w, q.RepositoryName, q.Action)
 		})
+}
+
+// window is the window of offset seconds ending at until, or now (to the
+// second) when until is nil.
+func (s *Server) window(offset int64, until *time.Time) store.Window {
+	if until != nil {
+		return store.Window{Since: until.Add(-time.Duration(offset) * time.Second), Until: *until}
+	}
+	return store.Window{Since: s.since(offset), Until: s.cfg.Now().UTC().Truncate(time.Second), OpenEnd: true}
+}
+
+// windowKey is the part of an ETag's key that names the window.
+func windowKey(w store.Window) string {
+	k := strconv.FormatInt(w.Since.UnixNano(), 10)
+	if !w.OpenEnd {
+		k += "-" + strconv.FormatInt(w.Until.UnixNano(), 10)
+	}
+	return k
+}
+
+// untilOf is the window's end as the answers echo it: nil when the window
+// ends now.
+func untilOf(w store.Window) *time.Time {
+	if w.OpenEnd {
+		return nil
+	}
+	u := w.Until
+	return &u
 }
 
 // since is the start of a window of offset seconds: now, to the second,
@@ -233,10 +307,16 @@ func (s *Server) since(offset int64) time.Time {
 }
 
 // eventsTotalCount computes the /metrics/events-total-count answer from db.
-func (s *Server) eventsTotalCount(ctx context.Context, db *store.Store, offset int64, since time.Time, repoName, action string) (EventsTotalCount, error) {
+func (s *Server) eventsTotalCount(ctx context.Context, db *store.Store, offset int64, w store.Window, repoName, action string) (EventsTotalCount, error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	tc, err := db.CountsSince(qctx, since, repoName, action)
+	var tc store.TypeCounts
+	var err error
+	if w.OpenEnd {
+		tc, err = db.CountsSince(qctx, w.Since, repoName, action)
+	} else {
+		tc, err = db.CountsIn(qctx, w, repoName, action)
+	}
 	if err != nil {
 		return EventsTotalCount{}, s.dbError(ctx, "events-total-count", err)
 	}
@@ -249,7 +329,8 @@ func (s *Server) eventsTotalCount(ctx context.Context, db *store.Store, offset i
 	}
 	return EventsTotalCount{
 		OffsetSeconds:   offset,
-		Since:           since,
+		Since:           w.Since,
+		Until:           untilOf(w),
 		RepositoryName:  optional(repoName),
 		Action:          optional(action),
 		OldestEventTime: tc.Oldest,
@@ -260,18 +341,33 @@ func (s *Server) eventsTotalCount(ctx context.Context, db *store.Store, offset i
 
 func (s *Server) getMultipleEventsRepos(ctx context.Context, in *MultipleEventsReposInput) (*metricOutput[MultipleEventsRepos], error) {
 	q := in.MultipleEventsReposQuery
-	return conditionalGet(s, ctx, "multiple-events-repos", in.IfNoneMatch,
-		[]string{string(q.EventType), strconv.FormatInt(q.MinimalEventsCount, 10), strconv.Itoa(q.Limit)},
+	key := []string{string(q.EventType), strconv.FormatInt(q.MinimalEventsCount, 10), strconv.Itoa(q.Limit)}
+	var w *store.Window
+	if q.Offset > 0 {
+		win := s.window(q.Offset, q.given())
+		w = &win
+		key = append(key, strconv.FormatInt(q.Offset, 10), windowKey(win))
+	}
+	return conditionalGet(s, ctx, "multiple-events-repos", in.IfNoneMatch, key,
 		func(db *store.Store) (MultipleEventsRepos, error) {
-			return s.multipleEventsRepos(ctx, db, string(q.EventType), q.MinimalEventsCount, q.Limit)
+			return s.multipleEventsRepos(ctx, db, string(q.EventType), q.MinimalEventsCount, q.Limit, q.Offset, w)
 		})
 }
 
-// multipleEventsRepos computes the /metrics/multiple-events-repos answer from db.
-func (s *Server) multipleEventsRepos(ctx context.Context, db *store.Store, eventType string, minEvents int64, limit int) (MultipleEventsRepos, error) {
+// multipleEventsRepos computes the /metrics/multiple-events-repos answer
+// from db: over every stored event, or over the window w (of offset
+// seconds) when it is not nil.
+func (s *Server) multipleEventsRepos(ctx context.Context, db *store.Store, eventType string, minEvents int64, limit int, offset int64, w *store.Window) (MultipleEventsRepos, error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	total, repos, err := db.TopRepos(qctx, eventType, minEvents, limit)
+	var total int64
+	var repos []store.RepoCount
+	var err error
+	if w == nil {
+		total, repos, err = db.TopRepos(qctx, eventType, minEvents, limit)
+	} else {
+		total, repos, err = db.TopReposIn(qctx, eventType, *w, minEvents, limit)
+	}
 	if err != nil {
 		return MultipleEventsRepos{}, s.dbError(ctx, "multiple-events-repos", err)
 	}
@@ -280,6 +376,10 @@ func (s *Server) multipleEventsRepos(ctx context.Context, db *store.Store, event
 		MinimalEventsCount: minEvents,
 		TotalRepositories:  total,
 		Repositories:       make([]RepoEvents, len(repos)),
+	}
+	if w != nil {
+		since := w.Since
+		out.OffsetSeconds, out.Since, out.Until = &offset, &since, untilOf(*w)
 	}
 	for i, r := range repos {
 		out.Repositories[i] = RepoEvents{RepositoryName: r.RepoName, EventsCount: r.Events}

@@ -34,9 +34,11 @@ func TestOpenAPIDocuments(t *testing.T) {
 	want := map[string]opWant{
 		"/metrics/event-avg-time": {params: map[string]bool{"event_type": true, "action": false, "repository_name": false},
 			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "429", "500", "503"}},
-		"/metrics/events-total-count": {params: map[string]bool{"offset": true, "action": false, "repository_name": false},
+		"/metrics/events-total-count": {params: map[string]bool{"offset": true, "action": false, "repository_name": false, "until": false},
 			tag: "metrics", statuses: []string{"200", "422", "429", "500", "503"}},
-		"/metrics/multiple-events-repos": {params: map[string]bool{"event_type": true, "minimal_events_count": false, "limit": false},
+		"/metrics/events-timeline": {params: map[string]bool{"offset": true, "bucket": false, "event_type": false, "action": false, "repository_name": false, "until": false},
+			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "429", "500", "503"}},
+		"/metrics/multiple-events-repos": {params: map[string]bool{"event_type": true, "minimal_events_count": false, "limit": false, "offset": false, "until": false},
 			tag: "metrics", enumOn: "event_type", statuses: []string{"200", "422", "429", "500", "503"}},
 	}
 	html := []string{"/visualization", "/visualization/event-avg-time", "/visualization/events-total-count", "/visualization/multiple-events-repos"}
@@ -230,8 +232,8 @@ func TestOpenAPIDocumentForClients(t *testing.T) {
 				}
 			}
 		}
-		if examples != 16 {
-			t.Errorf("%s: %d error examples, want 16 (4 statuses × 4 metrics)", path, examples)
+		if examples != 20 {
+			t.Errorf("%s: %d error examples, want 20 (4 statuses × 5 metrics)", path, examples)
 		}
 	}
 }

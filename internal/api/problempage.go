@@ -22,14 +22,18 @@ var parameterRules = map[string]string{
 	"repository_name":      "must be at most 2,704 characters of valid UTF-8, without NUL characters",
 	"action":               "must be letters and underscores only (such as opened or ready_for_review), at most 64",
 	"scale":                "must be log or linear",
+	"bucket":               "must be minute, hour or day",
+	"until":                "must be a time in RFC 3339 (such as 2015-01-01T01:00:00Z), from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+	"cumulative":           "must be true or false",
 }
 
 // pageParameters are the parameters each chart page takes, in the order
 // its form shows them.
 var pageParameters = map[string][]string{
 	"/visualization/event-avg-time":        {"event_type", "repository_name", "action", "scale"},
-	"/visualization/events-total-count":    {"offset", "repository_name", "action"},
-	"/visualization/multiple-events-repos": {"event_type", "minimal_events_count", "limit"},
+	"/visualization/events-total-count":    {"offset", "until", "repository_name", "action"},
+	"/visualization/multiple-events-repos": {"event_type", "minimal_events_count", "limit", "offset", "until"},
+	"/visualization/events-timeline":       {"offset", "until", "bucket", "event_type", "repository_name", "action", "cumulative"},
 	"/visualization":                       {},
 }
 
@@ -78,6 +82,8 @@ func parameterProblem(d *huma.ErrorDetail, params []string) string {
 			takes = strings.Join(params, ", ")
 		}
 		return fmt.Sprintf("%s: is not a parameter of this page (it takes %s)", name, takes)
+	case strings.Contains(d.Message, " buckets of a"), strings.HasPrefix(d.Message, "until ends"):
+		return name + ": " + d.Message
 	case strings.HasPrefix(d.Message, "given "):
 		return name + ": " + strings.Replace(d.Message, "given", "is given", 1)
 	case strings.Contains(d.Message, "required"):
@@ -92,19 +98,19 @@ func parameterProblem(d *huma.ErrorDetail, params []string) string {
 // pageForm is the form of the page r asked for, filled with its query.
 func (s *Server) pageForm(r *http.Request) charts.Form {
 	q := r.URL.Query()
-	switch r.URL.Path {
-	case "/visualization/event-avg-time":
+	if r.URL.Path == "/visualization/event-avg-time" {
 		return charts.AvgTimeForm(model.EventTypes, q)
+	}
+	span, _ := s.storedSpan(r.Context()) // without it, the forms offer less
+	st := s.stored(span)
+	switch r.URL.Path {
 	case "/visualization/events-total-count":
-		span, err := s.storedSpan(r.Context())
-		var oldest string
-		if err == nil && span.Oldest != nil {
-			oldest = span.Oldest.Format("2006-01-02 15:04 UTC")
-		}
-		return charts.TotalCountForm(s.everything(span), oldest, q)
+		return charts.TotalCountForm(st, q)
+	case "/visualization/events-timeline":
+		return charts.TimelineForm(model.EventTypes, st, q)
 	case "/visualization/coverage":
 		return charts.CoverageForm(q)
 	default:
-		return charts.ReposForm(model.EventTypes, q)
+		return charts.ReposForm(model.EventTypes, st, q)
 	}
 }

@@ -153,6 +153,18 @@ func TestChartsReadableOnPhoneAndDesktop(t *testing.T) {
 				t.Errorf("100 repositories drawn %v px tall, want %d", l.Height, 100*22+60)
 			}
 		}},
+		{"repos-trending-24h", "/visualization/multiple-events-repos?event_type=WatchEvent&minimal_events_count=1&offset=86400", nil},
+		{"timeline-minute-all", "/visualization/events-timeline?offset=3600&bucket=minute", func(t *testing.T, l layout) {
+			if !contains(l.Texts, "PushEvent") || !contains(l.Texts, "bucket start (UTC)") {
+				t.Errorf("the timeline's legend or UTC axis is missing: %q", l.Texts)
+			}
+		}},
+		{"timeline-push-hour", "/visualization/events-timeline?offset=86400&event_type=PushEvent", nil},
+		{"timeline-watch-cumulative", "/visualization/events-timeline?offset=3600&bucket=minute&event_type=WatchEvent&cumulative=true", func(t *testing.T, l layout) {
+			if !contains(l.Texts, "events since the window's start") {
+				t.Errorf("the y axis does not say it draws running totals: %q", l.Texts)
+			}
+		}},
 	}
 	for _, width := range []int64{390, 1280} {
 		for _, p := range pages {

@@ -271,7 +271,7 @@ func HorizontalBarsOption(seriesName, valueName string, items []CountItem) map[s
 		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: valueName, NameLocation: "middle", NameGap: 25}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", AxisLabel: &opts.AxisLabel{Interval: "0"}}),
 		// containLabel leaves a label cut to its width a few pixels short: room on the left.
-		charts.WithGridOpts(opts.Grid{Top: "10", Left: "20", Right: "60", Bottom: "45", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Top: "10", Left: "40", Right: "60", Bottom: "45", ContainLabel: opts.Bool(true)}),
 		charts.WithAnimation(false),
 	)
 	c.SetXAxis(names).AddSeries(seriesName, values, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "right"}))
@@ -364,4 +364,53 @@ func niceCeil(x float64) float64 {
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
+}
+
+// TimelineSeries is one event type's counts, bucket by bucket.
+type TimelineSeries struct {
+	// Name labels the series (the event type).
+	Name string
+	// Counts are the bucket's counts (or running totals), one per start.
+	Counts []int64
+}
+
+// TimelineOption draws counts per bucket on a UTC time axis: one line per
+// series, stacked areas when stacked (every type: the top edge is the
+// total), a tooltip per bucket listing each series and the total. starts
+// are the buckets' starts, oldest first; every series has one count per
+// start. The caller bounds the buckets (at most CHART_MAX_POINTS).
+func TimelineOption(starts []time.Time, series []TimelineSeries, stacked bool, valueName string) map[string]any {
+	c := charts.NewLine()
+	xAxis := opts.XAxis{Type: "time", Name: "bucket start (UTC)", NameLocation: "middle", NameGap: 30}
+	if len(starts) == 1 {
+		// One bucket: echarts would spread a lone point over days.
+		ms := float64(starts[0].UnixMilli())
+		xAxis.Min, xAxis.Max = ms-3_600_000, ms+3_600_000
+	}
+	c.SetGlobalOptions(
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(len(series) > 1), Type: "scroll", Top: "5"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithXAxisOpts(xAxis),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: valueName, NameLocation: "middle", NameGap: 55, Min: 0}),
+		charts.WithGridOpts(opts.Grid{Top: "50", Left: "70", Right: "30", Bottom: "90"}),
+		charts.WithDataZoomOpts(opts.DataZoom{Type: "slider", XAxisIndex: []int{0}}, opts.DataZoom{Type: "inside", XAxisIndex: []int{0}}),
+		charts.WithAnimation(false),
+	)
+	for _, s := range series {
+		points := make([][2]int64, len(starts))
+		for i, t := range starts {
+			points[i] = [2]int64{t.UnixMilli(), s.Counts[i]}
+		}
+		ss := charts.SingleSeries{Name: s.Name, Type: types.ChartLine, Data: points, ShowSymbol: opts.Bool(len(starts) <= 60)}
+		if stacked {
+			ss.Stack = "total"
+			ss.ConfigureSeriesOpts(charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.55)}))
+		}
+		c.MultiSeries = append(c.MultiSeries, ss)
+	}
+	o := option(c)
+	// The time axis and the tooltip in UTC, as the buckets are: echarts
+	// would write the browser's local time.
+	o["useUTC"] = true
+	return o
 }

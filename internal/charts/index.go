@@ -87,40 +87,111 @@ func AvgTimeForm(eventTypes []string, q url.Values) Form {
 	}
 }
 
-// TotalCountForm is the form of /visualization/events-total-count, filled
-// with q. everything, when above 0, adds the window that holds every
-// stored event (since the oldest, oldestLabel).
-func TotalCountForm(everything int64, oldestLabel string, q url.Values) Form {
+// Stored is what the forms offer from what the store holds.
+type Stored struct {
+	// Everything is a window (offset, in seconds) ending now that holds
+	// every stored event, 0 when none is stored; OldestLabel says when the
+	// oldest was created.
+	Everything  int64
+	OldestLabel string
+	// NewestHourEnd is the end of the UTC hour of the newest stored event
+	// (RFC 3339), "" when none is stored: a window ending there ends with
+	// the stored history (an import of the past, say). Range is the
+	// window (offset) from the start of the oldest stored event's hour to
+	// it: the whole stored range.
+	NewestHourEnd, NewestLabel string
+	Range                      int64
+}
+
+// windowField is the "Last" select: the default windows, the whole
+// stored range (with the until of the newest stored event) and everything
+// stored (from now), with value def chosen unless q says otherwise.
+func windowField(st Stored, q url.Values, def string) Field {
 	windows := slices.Clone(defaultWindows)
-	if everything > 0 {
-		windows = append(windows, Window{everything, "everything stored (since " + oldestLabel + ")"})
+	// A window the list has already is not offered twice (both would be
+	// chosen).
+	add := func(w Window) {
+		if w.Seconds > 0 && !slices.ContainsFunc(windows, func(x Window) bool { return x.Seconds == w.Seconds }) {
+			windows = append(windows, w)
+		}
 	}
+	add(Window{st.Range, "the whole stored range (" + st.OldestLabel + " to " + st.NewestLabel + "; end: its newest hour)"})
+	add(Window{st.Everything, "everything stored (since " + st.OldestLabel + ")"})
 	values := make([]string, len(windows))
 	labels := make([]string, len(windows))
 	for i, w := range windows {
 		values[i], labels[i] = strconv.FormatInt(w.Seconds, 10), w.Label
 	}
+	return Field{Label: "Last", Name: "offset", Options: options(values, labels, get(q, "offset", def))}
+}
+
+// untilField is the "Ending" select: now, or the hour of the newest
+// stored event.
+func untilField(st Stored, q url.Values) Field {
+	values, labels := []string{""}, []string{"now"}
+	if st.NewestHourEnd != "" {
+		values = append(values, st.NewestHourEnd)
+		labels = append(labels, "the hour of the newest stored event ("+st.NewestLabel+")")
+	}
+	return Field{Label: "Ending", Name: "until", Options: options(values, labels, get(q, "until", ""))}
+}
+
+// TotalCountForm is the form of /visualization/events-total-count, filled
+// with q.
+func TotalCountForm(st Stored, q url.Values) Form {
 	return Form{
 		Action: "/visualization/events-total-count", ID: "form-events-total-count",
 		Title: "Events per type in a window",
 		Fields: []Field{
-			{Label: "Last", Name: "offset", Options: options(values, labels, get(q, "offset", "3600"))},
+			windowField(st, q, "3600"),
+			untilField(st, q),
 			{Label: "Repository", Name: "repository_name", Type: "text", Placeholder: "owner/name", Value: get(q, "repository_name", "")},
 			{Label: "Action", Name: "action", Type: "text", Placeholder: "opened", Value: get(q, "action", "")},
 		},
 	}
 }
 
+// TimelineForm is the form of /visualization/events-timeline, filled with q.
+func TimelineForm(eventTypes []string, st Stored, q url.Values) Form {
+	return Form{
+		Action: "/visualization/events-timeline", ID: "form-events-timeline",
+		Title: "Events over time",
+		Help: "Events per minute, hour or day (UTC), a line per type. With WatchEvent, a repository and running totals: " +
+			"its star history, as far as the store holds its events. At most 2,000 buckets: a minute bucket for up to 33 hours, an hour for up to 83 days.",
+		Fields: []Field{
+			windowField(st, q, "86400"),
+			untilField(st, q),
+			{Label: "Buckets of a", Name: "bucket", Options: options([]string{"minute", "hour", "day"}, []string{"minute", "hour", "day"}, get(q, "bucket", "hour"))},
+			{Label: "Event type", Name: "event_type", Options: options(append([]string{""}, eventTypes...),
+				append([]string{"every type"}, eventTypes...), get(q, "event_type", ""))},
+			{Label: "Repository", Name: "repository_name", Type: "text", Placeholder: "owner/name", Value: get(q, "repository_name", "")},
+			{Label: "Action", Name: "action", Type: "text", Placeholder: "opened", Value: get(q, "action", "")},
+			{Label: "Draw", Name: "cumulative", Options: options([]string{"false", "true"}, []string{"events per bucket", "running totals"}, get(q, "cumulative", "false"))},
+		},
+	}
+}
+
+// trendingWindows are the windows the repositories form offers beside
+// every stored event.
+var trendingWindows = []Window{{86400, "trending: the last 24 h"}, {604800, "trending: the last 7 days"}, {2592000, "the last 30 days"}}
+
 // ReposForm is the form of /visualization/multiple-events-repos, filled
 // with q.
-func ReposForm(eventTypes []string, q url.Values) Form {
+func ReposForm(eventTypes []string, st Stored, q url.Values) Form {
+	values, labels := []string{""}, []string{"every stored event"}
+	for _, w := range trendingWindows {
+		values, labels = append(values, strconv.FormatInt(w.Seconds, 10)), append(labels, w.Label)
+	}
 	return Form{
 		Action: "/visualization/multiple-events-repos", ID: "form-multiple-events-repos",
 		Title: "Repositories with the most events of a type",
+		Help:  "Trending: the repositories with the most WatchEvents (stars) or PushEvents of the last day or week.",
 		Fields: []Field{
 			{Label: "Event type", Name: "event_type", Options: options(eventTypes, eventTypes, get(q, "event_type", "PushEvent"))},
 			{Label: "More than", Name: "minimal_events_count", Type: "number", Min: "1", Value: get(q, "minimal_events_count", "2"), After: "events"},
 			{Label: "Top", Name: "limit", Type: "number", Min: "1", Max: "10000", Value: get(q, "limit", "100")},
+			{Label: "Counting", Name: "offset", Options: options(values, labels, get(q, "offset", ""))},
+			untilField(st, q),
 		},
 	}
 }
@@ -167,7 +238,8 @@ var formsTemplate = template.Must(template.New("forms").Parse(`{{define "form"}}
 
 var indexTemplate = template.Must(template.Must(formsTemplate.Clone()).New("index").Parse(pageHead + `<h1>Charts</h1>
 <p class="subtitle">{{.Subtitle}}</p>
-{{range .Forms}}{{template "form" .}}{{end}}</main>
+{{if .Shortcuts}}<ul class="shortcuts" id="shortcuts">{{range .Shortcuts}}<li><a href="{{.URL}}">{{.Text}}</a></li>{{end}}</ul>
+{{end}}{{range .Forms}}{{template "form" .}}{{end}}</main>
 </body>
 </html>
 `))
@@ -184,14 +256,16 @@ var problemTemplate = template.Must(template.Must(formsTemplate.Clone()).New("pr
 </html>
 `))
 
-// Index renders the charts' index page: a form per chart. subtitle says
-// what is stored.
-func Index(subtitle string, forms []Form) ([]byte, error) {
+// Index renders the charts' index page: links to a few charts worth
+// opening first (trending repositories, the whole stored range), then a
+// form per chart. subtitle says what is stored.
+func Index(subtitle string, shortcuts []Link, forms []Form) ([]byte, error) {
 	var buf bytes.Buffer
 	err := indexTemplate.Execute(&buf, struct {
 		Title, Subtitle string
+		Shortcuts       []Link
 		Forms           []Form
-	}{"Charts", subtitle, forms})
+	}{"Charts", subtitle, shortcuts, forms})
 	if err != nil {
 		return nil, fmt.Errorf("render chart index: %w", err)
 	}

@@ -28,7 +28,7 @@ import (
 // value looks like when one is rejected.
 type Config struct {
 	DatabaseURL     string `env:"DATABASE_URL" secret:"true" desc:"PostgreSQL connection string; when empty, ghevents runs a private PostgreSQL cluster under DATA_DIR" expect:"a PostgreSQL URL such as postgres://user:pass@host:5432/db"`
-	DatabaseReadURL string `env:"DATABASE_READ_URL" secret:"true" desc:"optional read replica for the metric and chart queries; empty means DATABASE_URL" expect:"a PostgreSQL URL such as postgres://user:pass@replica:5432/db"`
+	DatabaseReadURL string `env:"DATABASE_READ_URL" secret:"true" desc:"optional read replica (a streaming hot standby of DATABASE_URL) for the metric and chart queries of serve and run; writes always go to DATABASE_URL; while the replica cannot be reached those requests answer 503; empty means DATABASE_URL" expect:"a PostgreSQL URL such as postgres://user:pass@replica:5432/db"`
 	// DataDir is empty unless the user set it: the private cluster of the
 	// default (.data) may be kept elsewhere, a folder the user chose never is.
 	DataDir string `env:"DATA_DIR" desc:"where the private PostgreSQL cluster lives when DATABASE_URL is empty; empty means .data, kept instead in /var/lib/ghevents/<digest of its path> when the user PostgreSQL runs as cannot enter it (run as root in a folder of mode 0700); a folder set here is never moved" expect:"a directory path"`

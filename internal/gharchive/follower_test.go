@@ -446,7 +446,7 @@ func TestFollowThroughPolledHours(t *testing.T) {
 		*wantCov[0].SeenBeforeArchive != 200 || *wantCov[1].SeenBeforeArchive != 200 {
 		t.Fatalf("the test's own counts are off: %+v %+v", wantCov[0], wantCov[1])
 	}
-	cov, total, err := e.store.Coverage(context.Background(), hour(0), 2000)
+	cov, total, err := e.store.Coverage(context.Background(), hour(0), nil, 2000)
 	if err != nil || total != 2 || !coverageEqual(cov, wantCov) {
 		t.Fatalf("Coverage = %s (total %d, %v)\nwant %s", fmtCov(cov), total, err, fmtCov(wantCov))
 	}

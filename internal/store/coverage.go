@@ -22,11 +22,12 @@ type CoverageHour struct {
 	ArchiveEvents, SeenBeforeArchive *int64
 }
 
-// Coverage returns the hours from since on that hold stored events or a
-// GH Archive hour the follower imported, the newest maxRows of them, oldest
-// first, and how many such hours there are in all.
-func (s *Store) Coverage(ctx context.Context, since time.Time, maxRows int) (hours []CoverageHour, total int64, err error) {
-	rows, err := s.read().CoverageHours(ctx, dbgen.CoverageHoursParams{Since: since, MaxRows: int64(maxRows)})
+// Coverage returns the hours from since on (and starting before until,
+// when until is not nil) that hold stored events or a GH Archive hour the
+// follower imported, the newest maxRows of them, oldest first, and how many
+// such hours there are in all.
+func (s *Store) Coverage(ctx context.Context, since time.Time, until *time.Time, maxRows int) (hours []CoverageHour, total int64, err error) {
+	rows, err := s.read().CoverageHours(ctx, dbgen.CoverageHoursParams{Since: since, Until: until, MaxRows: int64(maxRows)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("read coverage: %w", mapErr(err))
 	}

@@ -26,6 +26,11 @@ var (
 	// ErrUnavailable wraps errors that mean the database cannot be reached
 	// (refused, reset, shutting down, starting up); retrying later may work.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrConflict wraps errors that mean the server cancelled the query
+	// because it conflicted with another change: on a read replica, with
+	// the replay of the primary's changes (a recovery conflict, SQLSTATE
+	// 40001, or 40P01 for a deadlock with replay). Retrying may work.
+	ErrConflict = errors.New("query cancelled by a conflict")
 )
 
 // Options tune the connection pool.
@@ -164,8 +169,9 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // mapErr turns driver errors into the store's own: pgx.ErrNoRows becomes
-// ErrNotFound, and errors that mean the server cannot be reached are wrapped
-// so that errors.Is(err, ErrUnavailable) holds. Others pass unchanged.
+// ErrNotFound, errors that mean the server cannot be reached are wrapped so
+// that errors.Is(err, ErrUnavailable) holds, and conflicts (isConflict) so
+// that errors.Is(err, ErrConflict) does. Others pass unchanged.
 func mapErr(err error) error {
 	switch {
 	case err == nil:
@@ -174,6 +180,8 @@ func mapErr(err error) error {
 		return ErrNotFound
 	case IsUnavailable(err):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case isConflict(err):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	default:
 		return err
 	}
@@ -207,6 +215,17 @@ func IsUnavailable(err error) bool {
 	// A connection that died mid-query surfaces as an unexpected EOF; pgconn
 	// marks the errors that happened before anything was sent.
 	return pgconn.SafeToRetry(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+// isConflict reports whether err is the server cancelling a statement (or
+// ending a session idle in its transaction) for a conflict: a serialization
+// failure (40001), which is what a standby sends when replay needs what a
+// query holds (a snapshot, a lock), or a deadlock (40P01), its answer to a
+// query that holds a buffer replay waits for. The metric queries are
+// read-only REPEATABLE READ: on a primary they meet neither.
+func isConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.SerializationFailure || pgErr.Code == pgerrcode.DeadlockDetected)
 }
 
 // IsTimeout reports whether err means a statement ran out of time: the

@@ -41,8 +41,17 @@ type Check struct {
 	Detail func() string
 }
 
-// Register adds /healthz, /readyz and /internal/metrics to mux.
-func Register(mux *http.ServeMux, reg *prometheus.Registry, checks []Check) {
+// Field is a value /readyz shows beside its checks, such as the read
+// replica's lag; it does not decide readiness.
+type Field struct {
+	Name string
+	// Value is the field's value (nil is shown as null).
+	Value func(ctx context.Context) any
+}
+
+// Register adds /healthz, /readyz and /internal/metrics to mux. /readyz
+// answers {"checks":{...},"status":...} and the fields.
+func Register(mux *http.ServeMux, reg *prometheus.Registry, checks []Check, fields ...Field) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
@@ -61,7 +70,11 @@ func Register(mux *http.ServeMux, reg *prometheus.Registry, checks []Check) {
 				results[c.Name] = "ok"
 			}
 		}
-		writeJSON(w, code, map[string]any{"status": status, "checks": results})
+		answer := map[string]any{"status": status, "checks": results}
+		for _, f := range fields {
+			answer[f.Name] = f.Value(ctx)
+		}
+		writeJSON(w, code, answer)
 	})
 	mux.Handle("GET "+MetricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 }
@@ -176,4 +189,30 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	k(c.emptyAcquires, float64(s.EmptyAcquireCount()))
 	k(c.canceledAcquires, float64(s.CanceledAcquireCount()))
 	k(c.acquireS, s.AcquireDuration().Seconds())
+}
+
+// replicaLagCollector exposes the read replica's lag.
+type replicaLagCollector struct {
+	lag  func(ctx context.Context) (float64, bool)
+	desc *prometheus.Desc
+}
+
+// NewReplicaLagCollector exposes ghevents_replica_lag_seconds, read from
+// lag at each scrape: 0 while the replica has replayed all it received,
+// else the age of the last transaction it replayed. While lag cannot say
+// (the replica away), the gauge is absent rather than a made-up number.
+func NewReplicaLagCollector(lag func(ctx context.Context) (float64, bool)) prometheus.Collector {
+	return &replicaLagCollector{lag: lag, desc: prometheus.NewDesc("ghevents_replica_lag_seconds",
+		"How far the read replica is behind: 0 when it has replayed all the WAL it received, else the age of the last transaction it replayed. Absent while the replica cannot be asked.",
+		nil, nil)}
+}
+
+func (c *replicaLagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *replicaLagCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if seconds, ok := c.lag(ctx); ok {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, seconds)
+	}
 }

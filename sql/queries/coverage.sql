@@ -1,5 +1,6 @@
 -- name: CoverageHours :many
--- CoverageHours is, for each UTC hour from since on that holds stored
+-- CoverageHours is, for each UTC hour from since on (and starting before
+-- until, when until is given) that holds stored
 -- events or a GH Archive hour the follower imported, the newest first and
 -- at most max_rows of them: the stored events of the hour and how many a
 -- poller stored first (hourly_source_counts), and for an imported hour its
@@ -12,9 +13,12 @@ WITH archive AS (
     SELECT DISTINCT ON (g.hour) g.hour, g.archive_events, g.seen_before_archive
     FROM gharchive_hours g
     WHERE g.status = 'done' AND g.hour >= @since::timestamptz
+      AND (sqlc.narg(until)::timestamptz IS NULL OR g.hour < sqlc.narg(until)::timestamptz)
     ORDER BY g.hour, g.updated_at DESC
 ), stored AS (
-    SELECT c.hour, c.events, c.polled FROM hourly_source_counts c WHERE c.hour >= @since::timestamptz
+    SELECT c.hour, c.events, c.polled FROM hourly_source_counts c
+    WHERE c.hour >= @since::timestamptz
+      AND (sqlc.narg(until)::timestamptz IS NULL OR c.hour < sqlc.narg(until)::timestamptz)
 )
 SELECT coalesce(s.hour, a.hour)::timestamptz AS hour,
        coalesce(s.events, 0)::bigint AS events,

@@ -59,6 +59,23 @@ function record(name: string, response: Response, body: unknown): void {
   record("multiple-events-repos", response, data ?? error);
   if (!first) throw new Error("no repository");
 }
+// The timeline of the stored hour, per minute, and its trending repositories.
+{
+  const { data, error, response } = await client.GET("/metrics/events-timeline", {
+    params: { query: { offset: 3600, until: "2015-01-01T01:00:00Z", bucket: "minute", event_type: "WatchEvent" } },
+  });
+  const first: components["schemas"]["TimelineBucket"] | undefined = data?.buckets[0];
+  record("events-timeline", response, data ?? error);
+  if (!first) throw new Error("no bucket");
+}
+{
+  const { data, error, response } = await client.GET("/metrics/multiple-events-repos", {
+    params: { query: { event_type: "WatchEvent", minimal_events_count: 1, offset: 3600, until: "2015-01-01T01:00:00Z" } },
+  });
+  const since: string | undefined = data?.since;
+  record("multiple-events-repos-window", response, data ?? error);
+  if (!since) throw new Error("no window");
+}
 // A bad parameter: the documented problem, typed.
 {
   const { error, response } = await client.GET("/metrics/events-total-count", {
@@ -75,6 +92,7 @@ for (const [name, path] of [
   ["visualization-event-avg-time", "/visualization/event-avg-time"],
   ["visualization-events-total-count", "/visualization/events-total-count"],
   ["visualization-multiple-events-repos", "/visualization/multiple-events-repos"],
+  ["visualization-events-timeline", "/visualization/events-timeline"],
 ] as const) {
   let result;
   switch (path) {
@@ -89,6 +107,9 @@ for (const [name, path] of [
       break;
     case "/visualization/multiple-events-repos":
       result = await client.GET(path, { params: { query: { event_type: "ForkEvent" } }, parseAs: "text" });
+      break;
+    case "/visualization/events-timeline":
+      result = await client.GET(path, { params: { query: { offset: 3600, bucket: "minute", cumulative: true } }, parseAs: "text" });
       break;
   }
   const html: string | undefined = result.data;

@@ -44,6 +44,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics/events-timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events over time, bucket by bucket
+         * @description How many events were created in each minute, hour or day (UTC) of the last `offset` seconds (created_at >= now - offset, or the window [until - offset, until)), per type, optionally of one type, one repository and one action. Every bucket is listed, empty ones included; the buckets add up to events-total-count's total for the same window and filters. With event_type=WatchEvent and a repository_name, the buckets are the repository's stars as far as the store holds its events.
+         */
+        get: operations["get-events-timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics/events-total-count": {
         parameters: {
             query?: never;
@@ -144,6 +164,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/visualization/events-timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chart: events over time
+         * @description The buckets of /metrics/events-timeline on a UTC time axis: one line per type, stacked areas when every type is drawn, a tooltip per bucket; with cumulative=true, running totals from the start of the window (with event_type=WatchEvent and a repository, its star history as far as the store knows it). At most CHART_MAX_POINTS buckets (the newest) are drawn per series.
+         */
+        get: operations["visualization-events-timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/visualization/events-total-count": {
         parameters: {
             query?: never;
@@ -205,9 +245,14 @@ export interface components {
             offset_seconds: number;
             /**
              * Format: date-time
-             * @description Start of the window: now - offset rounded down to the hour (RFC 3339, UTC).
+             * @description Start of the window: now - offset (or until - offset) rounded down to the hour (RFC 3339, UTC).
              */
             since: string;
+            /**
+             * Format: date-time
+             * @description The end of the window (excluded: the hours that start before it), when until was given (RFC 3339, UTC); absent otherwise.
+             */
+            until?: string;
         };
         CoverageHour: {
             /**
@@ -323,6 +368,43 @@ export interface components {
             /** @description The repository filter as given; null when not given. */
             repository_name: string | null;
         };
+        EventsTimeline: {
+            /** @description The action filter as given; null when not given. */
+            action: string | null;
+            /**
+             * @description The bucket length: minute, hour or day.
+             * @example hour
+             */
+            bucket: string;
+            /** @description Every bucket from the one holding since to the one holding now (or the last instant before until), oldest first, empty ones included: at most 2,001. */
+            buckets: components["schemas"]["TimelineBucket"][];
+            /** @description The event type filter as given; null when not given. */
+            event_type: string | null;
+            /**
+             * Format: int64
+             * @description The window asked for, in seconds.
+             * @example 86400
+             */
+            offset_seconds: number;
+            /** @description The repository filter as given; null when not given. */
+            repository_name: string | null;
+            /**
+             * Format: date-time
+             * @description Start of the window: now - offset, now taken to the second (RFC 3339, UTC); until - offset when until is given.
+             */
+            since: string;
+            /**
+             * Format: int64
+             * @description Events in the window: the sum of the buckets' totals, events-total-count's total for the same window and filters.
+             * @example 2880
+             */
+            total: number;
+            /**
+             * Format: date-time
+             * @description The end of the window (excluded), when until was given (RFC 3339, UTC); absent otherwise.
+             */
+            until?: string;
+        };
         EventsTotalCount: {
             /** @description The action filter as given; null when not given. */
             action: string | null;
@@ -345,7 +427,7 @@ export interface components {
             repository_name: string | null;
             /**
              * Format: date-time
-             * @description Start of the window: now - offset, now taken to the second (RFC 3339, UTC).
+             * @description Start of the window: now - offset, now taken to the second (RFC 3339, UTC); until - offset when until is given.
              */
             since: string;
             /**
@@ -354,6 +436,11 @@ export interface components {
              * @example 1200
              */
             total: number;
+            /**
+             * Format: date-time
+             * @description The end of the window (excluded), when until was given (RFC 3339, UTC); absent otherwise.
+             */
+            until?: string;
         };
         MultipleEventsRepos: {
             /**
@@ -367,14 +454,30 @@ export interface components {
              * @example 2
              */
             minimal_events_count: number;
-            /** @description The first limit of them, by events_count descending, then repository_name ascending. */
+            /**
+             * Format: int64
+             * @description The window asked for, in seconds, when offset was given; absent otherwise (every stored event counts).
+             * @example 86400
+             */
+            offset_seconds?: number;
+            /** @description The first limit of them, by events_count descending, then repository_name ascending (compared case-insensitively). */
             repositories: components["schemas"]["RepoEvents"][];
+            /**
+             * Format: date-time
+             * @description Start of the window (now - offset, or until - offset), when offset was given; absent otherwise.
+             */
+            since?: string;
             /**
              * Format: int64
              * @description How many repositories qualify, before limit.
              * @example 512
              */
             total_repositories: number;
+            /**
+             * Format: date-time
+             * @description The end of the window (excluded), when until was given; absent otherwise.
+             */
+            until?: string;
         };
         RepoEvents: {
             /**
@@ -389,6 +492,23 @@ export interface components {
              */
             repository_name: string;
         };
+        TimelineBucket: {
+            /** @description Events per type, for each type with at least one event in the bucket (only event_type when given); empty for an empty bucket. */
+            counts: {
+                [key: string]: number;
+            };
+            /**
+             * Format: date-time
+             * @description Start of the bucket (RFC 3339, UTC, on a minute, hour or day). The first bucket counts only events from since on; the last holds now (or the last instant before until) and, without until, also the events dated later than now.
+             */
+            start: string;
+            /**
+             * Format: int64
+             * @description Events in the bucket.
+             * @example 120
+             */
+            total: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -401,8 +521,10 @@ export interface operations {
     "get-coverage": {
         parameters: {
             query: {
-                /** @description The window: the hours from now - offset on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count. */
+                /** @description The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count. */
                 offset: number;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
             };
             header?: {
                 /** @description The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body. */
@@ -552,15 +674,102 @@ export interface operations {
             };
         };
     };
+    "get-events-timeline": {
+        parameters: {
+            query: {
+                /** @description The window: events created in the last this many seconds (at least 1), counted from the current second (or from until); at most 2,000 bucket lengths (120000 for minute, 7200000 for hour, 172800000 for day). */
+                offset: number;
+                /** @description The length of a bucket: minute, hour or day, aligned to UTC. */
+                bucket?: "minute" | "hour" | "day";
+                /** @description Only events of this type; without it, every type. */
+                event_type?: "CommitCommentEvent" | "CreateEvent" | "DeleteEvent" | "DiscussionEvent" | "ForkEvent" | "GollumEvent" | "IssueCommentEvent" | "IssuesEvent" | "MemberEvent" | "PublicEvent" | "PullRequestEvent" | "PullRequestReviewCommentEvent" | "PullRequestReviewEvent" | "PullRequestReviewThreadEvent" | "PushEvent" | "ReleaseEvent" | "SponsorshipEvent" | "WatchEvent";
+                /** @description Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match. */
+                action?: string;
+                /** @description Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds). */
+                repository_name?: string;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
+            };
+            header?: {
+                /** @description The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsTimeline"];
+                };
+            };
+            /** @description Not Modified: the answer is still the one whose ETag was sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description no-cache, as on the 200. */
+                    "Cache-Control"?: string;
+                    /** @description The ETag of the answer. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "get-events-total-count": {
         parameters: {
             query: {
-                /** @description The window: events created in the last this many seconds (at least 1), counted from the current second. */
+                /** @description The window: events created in the last this many seconds (at least 1), counted from the current second (or from until). */
                 offset: number;
                 /** @description Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds). */
                 repository_name?: string;
                 /** @description Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match. */
                 action?: string;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
             };
             header?: {
                 /** @description The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body. */
@@ -640,6 +849,10 @@ export interface operations {
                 minimal_events_count?: number;
                 /** @description At most this many repositories in the answer. */
                 limit?: number;
+                /** @description Only events created in the last this many seconds (or before until): with event_type=WatchEvent&offset=86400, the repositories trending today. Without it, every stored event counts. */
+                offset?: number;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
             };
             header?: {
                 /** @description The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body. */
@@ -755,8 +968,10 @@ export interface operations {
     "visualization-coverage": {
         parameters: {
             query: {
-                /** @description The window: the hours from now - offset on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count. */
+                /** @description The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count. */
                 offset: number;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
             };
             header?: never;
             path?: never;
@@ -866,15 +1081,83 @@ export interface operations {
             };
         };
     };
+    "visualization-events-timeline": {
+        parameters: {
+            query: {
+                /** @description The window: events created in the last this many seconds (at least 1), counted from the current second (or from until); at most 2,000 bucket lengths (120000 for minute, 7200000 for hour, 172800000 for day). */
+                offset: number;
+                /** @description The length of a bucket: minute, hour or day, aligned to UTC. */
+                bucket?: "minute" | "hour" | "day";
+                /** @description Only events of this type; without it, every type. */
+                event_type?: "CommitCommentEvent" | "CreateEvent" | "DeleteEvent" | "DiscussionEvent" | "ForkEvent" | "GollumEvent" | "IssueCommentEvent" | "IssuesEvent" | "MemberEvent" | "PublicEvent" | "PullRequestEvent" | "PullRequestReviewCommentEvent" | "PullRequestReviewEvent" | "PullRequestReviewThreadEvent" | "PushEvent" | "ReleaseEvent" | "SponsorshipEvent" | "WatchEvent";
+                /** @description Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match. */
+                action?: string;
+                /** @description Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds). */
+                repository_name?: string;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
+                /** @description Draw running totals from the start of the window instead of the events of each bucket. With event_type=WatchEvent and a repository_name: the repository's star history, as far as the store holds its events. */
+                cumulative?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HTML page with the chart. */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    "Content-Type"?: string;
+                    "Referrer-Policy"?: string;
+                    "X-Frame-Options"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unprocessable Entity: a page naming each bad parameter in words, with the chart's form filled with what was asked. A client sending Accept: application/json gets the application/problem+json of the JSON operations instead. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too Many Requests (with HTTP_RATE_LIMIT set): a page saying when to retry (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service Unavailable: a page saying the database could not answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
     "visualization-events-total-count": {
         parameters: {
             query: {
-                /** @description The window: events created in the last this many seconds (at least 1), counted from the current second. */
+                /** @description The window: events created in the last this many seconds (at least 1), counted from the current second (or from until). */
                 offset: number;
                 /** @description Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds). */
                 repository_name?: string;
                 /** @description Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match. */
                 action?: string;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
             };
             header?: never;
             path?: never;
@@ -933,6 +1216,10 @@ export interface operations {
                 minimal_events_count?: number;
                 /** @description At most this many repositories in the answer. */
                 limit?: number;
+                /** @description Only events created in the last this many seconds (or before until): with event_type=WatchEvent&offset=86400, the repositories trending today. Without it, every stored event counts. */
+                offset?: number;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
             };
             header?: never;
             path?: never;

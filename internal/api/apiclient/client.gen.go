@@ -82,6 +82,93 @@ func (e GetEventAvgTimeParamsEventType) Valid() bool {
 	}
 }
 
+// Defines values for GetEventsTimelineParamsBucket.
+const (
+	GetEventsTimelineParamsBucketDay    GetEventsTimelineParamsBucket = "day"
+	GetEventsTimelineParamsBucketHour   GetEventsTimelineParamsBucket = "hour"
+	GetEventsTimelineParamsBucketMinute GetEventsTimelineParamsBucket = "minute"
+)
+
+// Valid indicates whether the value is a known member of the GetEventsTimelineParamsBucket enum.
+func (e GetEventsTimelineParamsBucket) Valid() bool {
+	switch e {
+	case GetEventsTimelineParamsBucketDay:
+		return true
+	case GetEventsTimelineParamsBucketHour:
+		return true
+	case GetEventsTimelineParamsBucketMinute:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetEventsTimelineParamsEventType.
+const (
+	GetEventsTimelineParamsEventTypeCommitCommentEvent            GetEventsTimelineParamsEventType = "CommitCommentEvent"
+	GetEventsTimelineParamsEventTypeCreateEvent                   GetEventsTimelineParamsEventType = "CreateEvent"
+	GetEventsTimelineParamsEventTypeDeleteEvent                   GetEventsTimelineParamsEventType = "DeleteEvent"
+	GetEventsTimelineParamsEventTypeDiscussionEvent               GetEventsTimelineParamsEventType = "DiscussionEvent"
+	GetEventsTimelineParamsEventTypeForkEvent                     GetEventsTimelineParamsEventType = "ForkEvent"
+	GetEventsTimelineParamsEventTypeGollumEvent                   GetEventsTimelineParamsEventType = "GollumEvent"
+	GetEventsTimelineParamsEventTypeIssueCommentEvent             GetEventsTimelineParamsEventType = "IssueCommentEvent"
+	GetEventsTimelineParamsEventTypeIssuesEvent                   GetEventsTimelineParamsEventType = "IssuesEvent"
+	GetEventsTimelineParamsEventTypeMemberEvent                   GetEventsTimelineParamsEventType = "MemberEvent"
+	GetEventsTimelineParamsEventTypePublicEvent                   GetEventsTimelineParamsEventType = "PublicEvent"
+	GetEventsTimelineParamsEventTypePullRequestEvent              GetEventsTimelineParamsEventType = "PullRequestEvent"
+	GetEventsTimelineParamsEventTypePullRequestReviewCommentEvent GetEventsTimelineParamsEventType = "PullRequestReviewCommentEvent"
+	GetEventsTimelineParamsEventTypePullRequestReviewEvent        GetEventsTimelineParamsEventType = "PullRequestReviewEvent"
+	GetEventsTimelineParamsEventTypePullRequestReviewThreadEvent  GetEventsTimelineParamsEventType = "PullRequestReviewThreadEvent"
+	GetEventsTimelineParamsEventTypePushEvent                     GetEventsTimelineParamsEventType = "PushEvent"
+	GetEventsTimelineParamsEventTypeReleaseEvent                  GetEventsTimelineParamsEventType = "ReleaseEvent"
+	GetEventsTimelineParamsEventTypeSponsorshipEvent              GetEventsTimelineParamsEventType = "SponsorshipEvent"
+	GetEventsTimelineParamsEventTypeWatchEvent                    GetEventsTimelineParamsEventType = "WatchEvent"
+)
+
+// Valid indicates whether the value is a known member of the GetEventsTimelineParamsEventType enum.
+func (e GetEventsTimelineParamsEventType) Valid() bool {
+	switch e {
+	case GetEventsTimelineParamsEventTypeCommitCommentEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeCreateEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeDeleteEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeDiscussionEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeForkEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeGollumEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeIssueCommentEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeIssuesEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeMemberEvent:
+		return true
+	case GetEventsTimelineParamsEventTypePublicEvent:
+		return true
+	case GetEventsTimelineParamsEventTypePullRequestEvent:
+		return true
+	case GetEventsTimelineParamsEventTypePullRequestReviewCommentEvent:
+		return true
+	case GetEventsTimelineParamsEventTypePullRequestReviewEvent:
+		return true
+	case GetEventsTimelineParamsEventTypePullRequestReviewThreadEvent:
+		return true
+	case GetEventsTimelineParamsEventTypePushEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeReleaseEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeSponsorshipEvent:
+		return true
+	case GetEventsTimelineParamsEventTypeWatchEvent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetMultipleEventsReposParamsEventType.
 const (
 	GetMultipleEventsReposParamsEventTypeCommitCommentEvent            GetMultipleEventsReposParamsEventType = "CommitCommentEvent"
@@ -232,6 +319,93 @@ func (e VisualizationEventAvgTimeParamsScale) Valid() bool {
 	}
 }
 
+// Defines values for VisualizationEventsTimelineParamsBucket.
+const (
+	VisualizationEventsTimelineParamsBucketDay    VisualizationEventsTimelineParamsBucket = "day"
+	VisualizationEventsTimelineParamsBucketHour   VisualizationEventsTimelineParamsBucket = "hour"
+	VisualizationEventsTimelineParamsBucketMinute VisualizationEventsTimelineParamsBucket = "minute"
+)
+
+// Valid indicates whether the value is a known member of the VisualizationEventsTimelineParamsBucket enum.
+func (e VisualizationEventsTimelineParamsBucket) Valid() bool {
+	switch e {
+	case VisualizationEventsTimelineParamsBucketDay:
+		return true
+	case VisualizationEventsTimelineParamsBucketHour:
+		return true
+	case VisualizationEventsTimelineParamsBucketMinute:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VisualizationEventsTimelineParamsEventType.
+const (
+	VisualizationEventsTimelineParamsEventTypeCommitCommentEvent            VisualizationEventsTimelineParamsEventType = "CommitCommentEvent"
+	VisualizationEventsTimelineParamsEventTypeCreateEvent                   VisualizationEventsTimelineParamsEventType = "CreateEvent"
+	VisualizationEventsTimelineParamsEventTypeDeleteEvent                   VisualizationEventsTimelineParamsEventType = "DeleteEvent"
+	VisualizationEventsTimelineParamsEventTypeDiscussionEvent               VisualizationEventsTimelineParamsEventType = "DiscussionEvent"
+	VisualizationEventsTimelineParamsEventTypeForkEvent                     VisualizationEventsTimelineParamsEventType = "ForkEvent"
+	VisualizationEventsTimelineParamsEventTypeGollumEvent                   VisualizationEventsTimelineParamsEventType = "GollumEvent"
+	VisualizationEventsTimelineParamsEventTypeIssueCommentEvent             VisualizationEventsTimelineParamsEventType = "IssueCommentEvent"
+	VisualizationEventsTimelineParamsEventTypeIssuesEvent                   VisualizationEventsTimelineParamsEventType = "IssuesEvent"
+	VisualizationEventsTimelineParamsEventTypeMemberEvent                   VisualizationEventsTimelineParamsEventType = "MemberEvent"
+	VisualizationEventsTimelineParamsEventTypePublicEvent                   VisualizationEventsTimelineParamsEventType = "PublicEvent"
+	VisualizationEventsTimelineParamsEventTypePullRequestEvent              VisualizationEventsTimelineParamsEventType = "PullRequestEvent"
+	VisualizationEventsTimelineParamsEventTypePullRequestReviewCommentEvent VisualizationEventsTimelineParamsEventType = "PullRequestReviewCommentEvent"
+	VisualizationEventsTimelineParamsEventTypePullRequestReviewEvent        VisualizationEventsTimelineParamsEventType = "PullRequestReviewEvent"
+	VisualizationEventsTimelineParamsEventTypePullRequestReviewThreadEvent  VisualizationEventsTimelineParamsEventType = "PullRequestReviewThreadEvent"
+	VisualizationEventsTimelineParamsEventTypePushEvent                     VisualizationEventsTimelineParamsEventType = "PushEvent"
+	VisualizationEventsTimelineParamsEventTypeReleaseEvent                  VisualizationEventsTimelineParamsEventType = "ReleaseEvent"
+	VisualizationEventsTimelineParamsEventTypeSponsorshipEvent              VisualizationEventsTimelineParamsEventType = "SponsorshipEvent"
+	VisualizationEventsTimelineParamsEventTypeWatchEvent                    VisualizationEventsTimelineParamsEventType = "WatchEvent"
+)
+
+// Valid indicates whether the value is a known member of the VisualizationEventsTimelineParamsEventType enum.
+func (e VisualizationEventsTimelineParamsEventType) Valid() bool {
+	switch e {
+	case VisualizationEventsTimelineParamsEventTypeCommitCommentEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeCreateEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeDeleteEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeDiscussionEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeForkEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeGollumEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeIssueCommentEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeIssuesEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeMemberEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypePublicEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypePullRequestEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypePullRequestReviewCommentEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypePullRequestReviewEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypePullRequestReviewThreadEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypePushEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeReleaseEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeSponsorshipEvent:
+		return true
+	case VisualizationEventsTimelineParamsEventTypeWatchEvent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VisualizationMultipleEventsReposParamsEventType.
 const (
 	VisualizationMultipleEventsReposParamsEventTypeCommitCommentEvent            VisualizationMultipleEventsReposParamsEventType = "CommitCommentEvent"
@@ -313,8 +487,11 @@ type Coverage struct {
 	// Example: 86400
 	OffsetSeconds int64 `json:"offset_seconds"`
 
-	// Since Start of the window: now - offset rounded down to the hour (RFC 3339, UTC).
+	// Since Start of the window: now - offset (or until - offset) rounded down to the hour (RFC 3339, UTC).
 	Since time.Time `json:"since"`
+
+	// Until The end of the window (excluded: the hours that start before it), when until was given (RFC 3339, UTC); absent otherwise.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // CoverageHour defines model for CoverageHour.
@@ -422,6 +599,42 @@ type EventAvgTime struct {
 	RepositoryName *string `json:"repository_name"`
 }
 
+// EventsTimeline defines model for EventsTimeline.
+type EventsTimeline struct {
+	// Action The action filter as given; null when not given.
+	Action *string `json:"action"`
+
+	// Bucket The bucket length: minute, hour or day.
+	//
+	// Example: hour
+	Bucket string `json:"bucket"`
+
+	// Buckets Every bucket from the one holding since to the one holding now (or the last instant before until), oldest first, empty ones included: at most 2,001.
+	Buckets []TimelineBucket `json:"buckets"`
+
+	// EventType The event type filter as given; null when not given.
+	EventType *string `json:"event_type"`
+
+	// OffsetSeconds The window asked for, in seconds.
+	//
+	// Example: 86400
+	OffsetSeconds int64 `json:"offset_seconds"`
+
+	// RepositoryName The repository filter as given; null when not given.
+	RepositoryName *string `json:"repository_name"`
+
+	// Since Start of the window: now - offset, now taken to the second (RFC 3339, UTC); until - offset when until is given.
+	Since time.Time `json:"since"`
+
+	// Total Events in the window: the sum of the buckets' totals, events-total-count's total for the same window and filters.
+	//
+	// Example: 2880
+	Total int64 `json:"total"`
+
+	// Until The end of the window (excluded), when until was given (RFC 3339, UTC); absent otherwise.
+	Until *time.Time `json:"until,omitempty"`
+}
+
 // EventsTotalCount defines model for EventsTotalCount.
 type EventsTotalCount struct {
 	// Action The action filter as given; null when not given.
@@ -441,13 +654,16 @@ type EventsTotalCount struct {
 	// RepositoryName The repository filter as given; null when not given.
 	RepositoryName *string `json:"repository_name"`
 
-	// Since Start of the window: now - offset, now taken to the second (RFC 3339, UTC).
+	// Since Start of the window: now - offset, now taken to the second (RFC 3339, UTC); until - offset when until is given.
 	Since time.Time `json:"since"`
 
 	// Total Sum of counts.
 	//
 	// Example: 1200
 	Total int64 `json:"total"`
+
+	// Until The end of the window (excluded), when until was given (RFC 3339, UTC); absent otherwise.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // MultipleEventsRepos defines model for MultipleEventsRepos.
@@ -462,13 +678,24 @@ type MultipleEventsRepos struct {
 	// Example: 2
 	MinimalEventsCount int64 `json:"minimal_events_count"`
 
-	// Repositories The first limit of them, by events_count descending, then repository_name ascending.
+	// OffsetSeconds The window asked for, in seconds, when offset was given; absent otherwise (every stored event counts).
+	//
+	// Example: 86400
+	OffsetSeconds *int64 `json:"offset_seconds,omitempty"`
+
+	// Repositories The first limit of them, by events_count descending, then repository_name ascending (compared case-insensitively).
 	Repositories []RepoEvents `json:"repositories"`
+
+	// Since Start of the window (now - offset, or until - offset), when offset was given; absent otherwise.
+	Since *time.Time `json:"since,omitempty"`
 
 	// TotalRepositories How many repositories qualify, before limit.
 	//
 	// Example: 512
 	TotalRepositories int64 `json:"total_repositories"`
+
+	// Until The end of the window (excluded), when until was given; absent otherwise.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // RepoEvents defines model for RepoEvents.
@@ -484,10 +711,27 @@ type RepoEvents struct {
 	RepositoryName string `json:"repository_name"`
 }
 
+// TimelineBucket defines model for TimelineBucket.
+type TimelineBucket struct {
+	// Counts Events per type, for each type with at least one event in the bucket (only event_type when given); empty for an empty bucket.
+	Counts map[string]int64 `json:"counts"`
+
+	// Start Start of the bucket (RFC 3339, UTC, on a minute, hour or day). The first bucket counts only events from since on; the last holds now (or the last instant before until) and, without until, also the events dated later than now.
+	Start time.Time `json:"start"`
+
+	// Total Events in the bucket.
+	//
+	// Example: 120
+	Total int64 `json:"total"`
+}
+
 // GetCoverageParams defines parameters for GetCoverage.
 type GetCoverageParams struct {
-	// Offset The window: the hours from now - offset on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count.
+	// Offset The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count.
 	Offset int64 `form:"offset" json:"offset"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
 	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
@@ -511,9 +755,39 @@ type GetEventAvgTimeParams struct {
 // GetEventAvgTimeParamsEventType defines parameters for GetEventAvgTime.
 type GetEventAvgTimeParamsEventType string
 
+// GetEventsTimelineParams defines parameters for GetEventsTimeline.
+type GetEventsTimelineParams struct {
+	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second (or from until); at most 2,000 bucket lengths (120000 for minute, 7200000 for hour, 172800000 for day).
+	Offset int64 `form:"offset" json:"offset"`
+
+	// Bucket The length of a bucket: minute, hour or day, aligned to UTC.
+	Bucket *GetEventsTimelineParamsBucket `form:"bucket,omitempty" json:"bucket,omitempty"`
+
+	// EventType Only events of this type; without it, every type.
+	EventType *GetEventsTimelineParamsEventType `form:"event_type,omitempty" json:"event_type,omitempty"`
+
+	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
+	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// GetEventsTimelineParamsBucket defines parameters for GetEventsTimeline.
+type GetEventsTimelineParamsBucket string
+
+// GetEventsTimelineParamsEventType defines parameters for GetEventsTimeline.
+type GetEventsTimelineParamsEventType string
+
 // GetEventsTotalCountParams defines parameters for GetEventsTotalCount.
 type GetEventsTotalCountParams struct {
-	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second.
+	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second (or from until).
 	Offset int64 `form:"offset" json:"offset"`
 
 	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
@@ -521,6 +795,9 @@ type GetEventsTotalCountParams struct {
 
 	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
 	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 
 	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
@@ -537,6 +814,12 @@ type GetMultipleEventsReposParams struct {
 	// Limit At most this many repositories in the answer.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 
+	// Offset Only events created in the last this many seconds (or before until): with event_type=WatchEvent&offset=86400, the repositories trending today. Without it, every stored event counts.
+	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
 	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
@@ -546,8 +829,11 @@ type GetMultipleEventsReposParamsEventType string
 
 // VisualizationCoverageParams defines parameters for VisualizationCoverage.
 type VisualizationCoverageParams struct {
-	// Offset The window: the hours from now - offset on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count.
+	// Offset The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count.
 	Offset int64 `form:"offset" json:"offset"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 }
 
 // VisualizationEventAvgTimeParams defines parameters for VisualizationEventAvgTime.
@@ -571,9 +857,39 @@ type VisualizationEventAvgTimeParamsEventType string
 // VisualizationEventAvgTimeParamsScale defines parameters for VisualizationEventAvgTime.
 type VisualizationEventAvgTimeParamsScale string
 
+// VisualizationEventsTimelineParams defines parameters for VisualizationEventsTimeline.
+type VisualizationEventsTimelineParams struct {
+	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second (or from until); at most 2,000 bucket lengths (120000 for minute, 7200000 for hour, 172800000 for day).
+	Offset int64 `form:"offset" json:"offset"`
+
+	// Bucket The length of a bucket: minute, hour or day, aligned to UTC.
+	Bucket *VisualizationEventsTimelineParamsBucket `form:"bucket,omitempty" json:"bucket,omitempty"`
+
+	// EventType Only events of this type; without it, every type.
+	EventType *VisualizationEventsTimelineParamsEventType `form:"event_type,omitempty" json:"event_type,omitempty"`
+
+	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
+	RepositoryName *string `form:"repository_name,omitempty" json:"repository_name,omitempty"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cumulative Draw running totals from the start of the window instead of the events of each bucket. With event_type=WatchEvent and a repository_name: the repository's star history, as far as the store holds its events.
+	Cumulative *bool `form:"cumulative,omitempty" json:"cumulative,omitempty"`
+}
+
+// VisualizationEventsTimelineParamsBucket defines parameters for VisualizationEventsTimeline.
+type VisualizationEventsTimelineParamsBucket string
+
+// VisualizationEventsTimelineParamsEventType defines parameters for VisualizationEventsTimeline.
+type VisualizationEventsTimelineParamsEventType string
+
 // VisualizationEventsTotalCountParams defines parameters for VisualizationEventsTotalCount.
 type VisualizationEventsTotalCountParams struct {
-	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second.
+	// Offset The window: events created in the last this many seconds (at least 1), counted from the current second (or from until).
 	Offset int64 `form:"offset" json:"offset"`
 
 	// RepositoryName Only events of this repository, compared case-insensitively as GitHub does: owner/name, or any other name an import or the poller stored (at most 2,704 characters; valid UTF-8 without NUL, as the store holds).
@@ -581,6 +897,9 @@ type VisualizationEventsTotalCountParams struct {
 
 	// Action Only events whose payload.action is this (opened, closed, started, ...), compared case-insensitively. Types without actions (PushEvent, ...) never match.
 	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 }
 
 // VisualizationMultipleEventsReposParams defines parameters for VisualizationMultipleEventsRepos.
@@ -593,6 +912,12 @@ type VisualizationMultipleEventsReposParams struct {
 
 	// Limit At most this many repositories in the answer.
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Only events created in the last this many seconds (or before until): with event_type=WatchEvent&offset=86400, the repositories trending today. Without it, every stored event counts.
+	Offset *int64 `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
 }
 
 // VisualizationMultipleEventsReposParamsEventType defines parameters for VisualizationMultipleEventsRepos.
@@ -686,6 +1011,13 @@ type ClientInterface interface {
 	// Corresponds with GET /metrics/event-avg-time (the `GetEventAvgTime` operationId).
 	GetEventAvgTime(ctx context.Context, params *GetEventAvgTimeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetEventsTimeline Events over time, bucket by bucket
+	//
+	// How many events were created in each minute, hour or day (UTC) of the last `offset` seconds (created_at >= now - offset, or the window [until - offset, until)), per type, optionally of one type, one repository and one action. Every bucket is listed, empty ones included; the buckets add up to events-total-count's total for the same window and filters. With event_type=WatchEvent and a repository_name, the buckets are the repository's stars as far as the store holds its events.
+	//
+	// Corresponds with GET /metrics/events-timeline (the `GetEventsTimeline` operationId).
+	GetEventsTimeline(ctx context.Context, params *GetEventsTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetEventsTotalCount Events per type in a time window
 	//
 	// How many events of each type were created in the last `offset` seconds (created_at >= now - offset), optionally of one repository and one action. Every known event type is in counts, zero included.
@@ -720,6 +1052,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /visualization/event-avg-time (the `VisualizationEventAvgTime` operationId).
 	VisualizationEventAvgTime(ctx context.Context, params *VisualizationEventAvgTimeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VisualizationEventsTimeline Chart: events over time
+	//
+	// The buckets of /metrics/events-timeline on a UTC time axis: one line per type, stacked areas when every type is drawn, a tooltip per bucket; with cumulative=true, running totals from the start of the window (with event_type=WatchEvent and a repository, its star history as far as the store knows it). At most CHART_MAX_POINTS buckets (the newest) are drawn per series.
+	//
+	// Corresponds with GET /visualization/events-timeline (the `VisualizationEventsTimeline` operationId).
+	VisualizationEventsTimeline(ctx context.Context, params *VisualizationEventsTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VisualizationEventsTotalCount Chart: events per type in a window
 	//
@@ -760,6 +1099,23 @@ func (c *Client) GetCoverage(ctx context.Context, params *GetCoverageParams, req
 // Corresponds with GET /metrics/event-avg-time (the `GetEventAvgTime` operationId).
 func (c *Client) GetEventAvgTime(ctx context.Context, params *GetEventAvgTimeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEventAvgTimeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEventsTimeline Events over time, bucket by bucket
+//
+// How many events were created in each minute, hour or day (UTC) of the last `offset` seconds (created_at >= now - offset, or the window [until - offset, until)), per type, optionally of one type, one repository and one action. Every bucket is listed, empty ones included; the buckets add up to events-total-count's total for the same window and filters. With event_type=WatchEvent and a repository_name, the buckets are the repository's stars as far as the store holds its events.
+//
+// Corresponds with GET /metrics/events-timeline (the `GetEventsTimeline` operationId).
+func (c *Client) GetEventsTimeline(ctx context.Context, params *GetEventsTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventsTimelineRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -855,6 +1211,23 @@ func (c *Client) VisualizationEventAvgTime(ctx context.Context, params *Visualiz
 	return c.Client.Do(req)
 }
 
+// VisualizationEventsTimeline Chart: events over time
+//
+// The buckets of /metrics/events-timeline on a UTC time axis: one line per type, stacked areas when every type is drawn, a tooltip per bucket; with cumulative=true, running totals from the start of the window (with event_type=WatchEvent and a repository, its star history as far as the store knows it). At most CHART_MAX_POINTS buckets (the newest) are drawn per series.
+//
+// Corresponds with GET /visualization/events-timeline (the `VisualizationEventsTimeline` operationId).
+func (c *Client) VisualizationEventsTimeline(ctx context.Context, params *VisualizationEventsTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVisualizationEventsTimelineRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // VisualizationEventsTotalCount Chart: events per type in a window
 //
 // One bar per event type, sorted by count; the numbers of /metrics/events-total-count.
@@ -923,6 +1296,18 @@ func NewGetCoverageRequest(server string, params *GetCoverageParams) (*http.Requ
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -1043,6 +1428,131 @@ func NewGetEventAvgTimeRequest(server string, params *GetEventAvgTimeParams) (*h
 	return req, nil
 }
 
+// NewGetEventsTimelineRequest constructs an http.Request for the GetEventsTimeline method
+func NewGetEventsTimelineRequest(server string, params *GetEventsTimelineParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/metrics/events-timeline")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Bucket != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "bucket", *params.Bucket, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "event_type", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RepositoryName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "repository_name", *params.RepositoryName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetEventsTotalCountRequest constructs an http.Request for the GetEventsTotalCount method
 func NewGetEventsTotalCountRequest(server string, params *GetEventsTotalCountParams) (*http.Request, error) {
 	var err error
@@ -1094,6 +1604,18 @@ func NewGetEventsTotalCountRequest(server string, params *GetEventsTotalCountPar
 		if params.Action != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1183,6 +1705,30 @@ func NewGetMultipleEventsReposRequest(server string, params *GetMultipleEventsRe
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1282,6 +1828,18 @@ func NewVisualizationCoverageRequest(server string, params *VisualizationCoverag
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -1388,6 +1946,128 @@ func NewVisualizationEventAvgTimeRequest(server string, params *VisualizationEve
 	return req, nil
 }
 
+// NewVisualizationEventsTimelineRequest constructs an http.Request for the VisualizationEventsTimeline method
+func NewVisualizationEventsTimelineRequest(server string, params *VisualizationEventsTimelineParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/visualization/events-timeline")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Bucket != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "bucket", *params.Bucket, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "event_type", *params.EventType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RepositoryName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "repository_name", *params.RepositoryName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cumulative != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cumulative", *params.Cumulative, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewVisualizationEventsTotalCountRequest constructs an http.Request for the VisualizationEventsTotalCount method
 func NewVisualizationEventsTotalCountRequest(server string, params *VisualizationEventsTotalCountParams) (*http.Request, error) {
 	var err error
@@ -1439,6 +2119,18 @@ func NewVisualizationEventsTotalCountRequest(server string, params *Visualizatio
 		if params.Action != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1513,6 +2205,30 @@ func NewVisualizationMultipleEventsReposRequest(server string, params *Visualiza
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1598,6 +2314,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /metrics/event-avg-time (the `GetEventAvgTime` operationId).
 	GetEventAvgTimeWithResponse(ctx context.Context, params *GetEventAvgTimeParams, reqEditors ...RequestEditorFn) (*GetEventAvgTimeResponse, error)
 
+	// GetEventsTimelineWithResponse Events over time, bucket by bucket
+	//
+	// How many events were created in each minute, hour or day (UTC) of the last `offset` seconds (created_at >= now - offset, or the window [until - offset, until)), per type, optionally of one type, one repository and one action. Every bucket is listed, empty ones included; the buckets add up to events-total-count's total for the same window and filters. With event_type=WatchEvent and a repository_name, the buckets are the repository's stars as far as the store holds its events.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /metrics/events-timeline (the `GetEventsTimeline` operationId).
+	GetEventsTimelineWithResponse(ctx context.Context, params *GetEventsTimelineParams, reqEditors ...RequestEditorFn) (*GetEventsTimelineResponse, error)
+
 	// GetEventsTotalCountWithResponse Events per type in a time window
 	//
 	// How many events of each type were created in the last `offset` seconds (created_at >= now - offset), optionally of one repository and one action. Every known event type is in counts, zero included.
@@ -1642,6 +2367,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /visualization/event-avg-time (the `VisualizationEventAvgTime` operationId).
 	VisualizationEventAvgTimeWithResponse(ctx context.Context, params *VisualizationEventAvgTimeParams, reqEditors ...RequestEditorFn) (*VisualizationEventAvgTimeResponse, error)
+
+	// VisualizationEventsTimelineWithResponse Chart: events over time
+	//
+	// The buckets of /metrics/events-timeline on a UTC time axis: one line per type, stacked areas when every type is drawn, a tooltip per bucket; with cumulative=true, running totals from the start of the window (with event_type=WatchEvent and a repository, its star history as far as the store knows it). At most CHART_MAX_POINTS buckets (the newest) are drawn per series.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /visualization/events-timeline (the `VisualizationEventsTimeline` operationId).
+	VisualizationEventsTimelineWithResponse(ctx context.Context, params *VisualizationEventsTimelineParams, reqEditors ...RequestEditorFn) (*VisualizationEventsTimelineResponse, error)
 
 	// VisualizationEventsTotalCountWithResponse Chart: events per type in a window
 	//
@@ -1826,6 +2560,91 @@ func (r GetEventAvgTimeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEventAvgTimeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEventsTimelineResponse200Headers the declared response headers of an HTTP 200 response for GetEventsTimeline
+type GetEventsTimelineResponse200Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+// GetEventsTimelineResponse304Headers the declared response headers of an HTTP 304 response for GetEventsTimeline
+type GetEventsTimelineResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+type GetEventsTimelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventsTimeline
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventsTimelineResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetEventsTimelineResponse304Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventsTimelineResponse) GetJSON200() *EventsTimeline {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetEventsTimelineResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetEventsTimelineResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetEventsTimelineResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEventsTimelineResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventsTimelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventsTimelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventsTimelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventsTimelineResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2134,6 +2953,50 @@ func (r VisualizationEventAvgTimeResponse) ContentType() string {
 	return ""
 }
 
+// VisualizationEventsTimelineResponse200Headers the declared response headers of an HTTP 200 response for VisualizationEventsTimeline
+type VisualizationEventsTimelineResponse200Headers struct {
+	ContentSecurityPolicy *string
+	ContentType           *string
+	ReferrerPolicy        *string
+	XFrameOptions         *string
+}
+
+type VisualizationEventsTimelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VisualizationEventsTimelineResponse200Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r VisualizationEventsTimelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VisualizationEventsTimelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VisualizationEventsTimelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VisualizationEventsTimelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // VisualizationEventsTotalCountResponse200Headers the declared response headers of an HTTP 200 response for VisualizationEventsTotalCount
 type VisualizationEventsTotalCountResponse200Headers struct {
 	ContentSecurityPolicy *string
@@ -2252,6 +3115,21 @@ func (c *ClientWithResponses) GetEventAvgTimeWithResponse(ctx context.Context, p
 	return ParseGetEventAvgTimeResponse(rsp)
 }
 
+// GetEventsTimelineWithResponse Events over time, bucket by bucket
+//
+// How many events were created in each minute, hour or day (UTC) of the last `offset` seconds (created_at >= now - offset, or the window [until - offset, until)), per type, optionally of one type, one repository and one action. Every bucket is listed, empty ones included; the buckets add up to events-total-count's total for the same window and filters. With event_type=WatchEvent and a repository_name, the buckets are the repository's stars as far as the store holds its events.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /metrics/events-timeline (the `GetEventsTimeline` operationId).
+func (c *ClientWithResponses) GetEventsTimelineWithResponse(ctx context.Context, params *GetEventsTimelineParams, reqEditors ...RequestEditorFn) (*GetEventsTimelineResponse, error) {
+	rsp, err := c.GetEventsTimeline(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventsTimelineResponse(rsp)
+}
+
 // GetEventsTotalCountWithResponse Events per type in a time window
 //
 // How many events of each type were created in the last `offset` seconds (created_at >= now - offset), optionally of one repository and one action. Every known event type is in counts, zero included.
@@ -2325,6 +3203,21 @@ func (c *ClientWithResponses) VisualizationEventAvgTimeWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseVisualizationEventAvgTimeResponse(rsp)
+}
+
+// VisualizationEventsTimelineWithResponse Chart: events over time
+//
+// The buckets of /metrics/events-timeline on a UTC time axis: one line per type, stacked areas when every type is drawn, a tooltip per bucket; with cumulative=true, running totals from the start of the window (with event_type=WatchEvent and a repository, its star history as far as the store knows it). At most CHART_MAX_POINTS buckets (the newest) are drawn per series.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /visualization/events-timeline (the `VisualizationEventsTimeline` operationId).
+func (c *ClientWithResponses) VisualizationEventsTimelineWithResponse(ctx context.Context, params *VisualizationEventsTimelineParams, reqEditors ...RequestEditorFn) (*VisualizationEventsTimelineResponse, error) {
+	rsp, err := c.VisualizationEventsTimeline(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVisualizationEventsTimelineResponse(rsp)
 }
 
 // VisualizationEventsTotalCountWithResponse Chart: events per type in a window
@@ -2525,6 +3418,100 @@ func ParseGetEventAvgTimeResponse(rsp *http.Response) (*GetEventAvgTimeResponse,
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers GetEventAvgTimeResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEventsTimelineResponse parses an HTTP response from a GetEventsTimelineWithResponse call
+func ParseGetEventsTimelineResponse(rsp *http.Response) (*GetEventsTimelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventsTimelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventsTimeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventsTimelineResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetEventsTimelineResponse304Headers
 		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -2849,6 +3836,56 @@ func ParseVisualizationEventAvgTimeResponse(rsp *http.Response) (*VisualizationE
 	switch {
 	case rsp.StatusCode == 200:
 		var headers VisualizationEventAvgTimeResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Frame-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Frame-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XFrameOptions = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVisualizationEventsTimelineResponse parses an HTTP response from a VisualizationEventsTimelineWithResponse call
+func ParseVisualizationEventsTimelineResponse(rsp *http.Response) (*VisualizationEventsTimelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VisualizationEventsTimelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VisualizationEventsTimelineResponse200Headers
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -186,6 +186,16 @@ func TestTypeScriptClientAgainstARealServer(t *testing.T) {
 				MinimalEventsCount: n(5), Limit: n(20)})
 			return answer{r.StatusCode(), r.HTTPResponse.Header.Get("ETag"), r.Body}, err
 		},
+		"events-timeline": func() (answer, error) {
+			bucket, typ := apiclient.GetEventsTimelineParamsBucket("minute"), apiclient.GetEventsTimelineParamsEventType("WatchEvent")
+			r, err := c.GetEventsTimelineWithResponse(ctx, &apiclient.GetEventsTimelineParams{Offset: 3600, Until: &clock, Bucket: &bucket, EventType: &typ})
+			return answer{r.StatusCode(), r.HTTPResponse.Header.Get("ETag"), r.Body}, err
+		},
+		"multiple-events-repos-window": func() (answer, error) {
+			r, err := c.GetMultipleEventsReposWithResponse(ctx, &apiclient.GetMultipleEventsReposParams{EventType: "WatchEvent",
+				MinimalEventsCount: n(1), Offset: n(3600), Until: &clock})
+			return answer{r.StatusCode(), r.HTTPResponse.Header.Get("ETag"), r.Body}, err
+		},
 		"events-total-count-422": func() (answer, error) {
 			r, err := c.GetEventsTotalCountWithResponse(ctx, &apiclient.GetEventsTotalCountParams{Offset: 0})
 			return answer{r.StatusCode(), r.HTTPResponse.Header.Get("ETag"), r.Body}, err
@@ -204,6 +214,11 @@ func TestTypeScriptClientAgainstARealServer(t *testing.T) {
 		},
 		"visualization-events-total-count": func() (answer, error) {
 			r, err := c.VisualizationEventsTotalCountWithResponse(ctx, &apiclient.VisualizationEventsTotalCountParams{Offset: 7200})
+			return answer{r.StatusCode(), "", r.Body}, err
+		},
+		"visualization-events-timeline": func() (answer, error) {
+			bucket, cumulative := apiclient.VisualizationEventsTimelineParamsBucket("minute"), true
+			r, err := c.VisualizationEventsTimelineWithResponse(ctx, &apiclient.VisualizationEventsTimelineParams{Offset: 3600, Bucket: &bucket, Cumulative: &cumulative})
 			return answer{r.StatusCode(), "", r.Body}, err
 		},
 		"visualization-multiple-events-repos": func() (answer, error) {

@@ -15,9 +15,12 @@ WITH archive AS (
     SELECT DISTINCT ON (g.hour) g.hour, g.archive_events, g.seen_before_archive
     FROM gharchive_hours g
     WHERE g.status = 'done' AND g.hour >= $2::timestamptz
+      AND ($3::timestamptz IS NULL OR g.hour < $3::timestamptz)
     ORDER BY g.hour, g.updated_at DESC
 ), stored AS (
-    SELECT c.hour, c.events, c.polled FROM hourly_source_counts c WHERE c.hour >= $2::timestamptz
+    SELECT c.hour, c.events, c.polled FROM hourly_source_counts c
+    WHERE c.hour >= $2::timestamptz
+      AND ($3::timestamptz IS NULL OR c.hour < $3::timestamptz)
 )
 SELECT coalesce(s.hour, a.hour)::timestamptz AS hour,
        coalesce(s.events, 0)::bigint AS events,
@@ -34,6 +37,7 @@ LIMIT $1::bigint
 type CoverageHoursParams struct {
 	MaxRows int64
 	Since   time.Time
+	Until   *time.Time
 }
 
 type CoverageHoursRow struct {
@@ -45,7 +49,8 @@ type CoverageHoursRow struct {
 	Total             int64
 }
 
-// CoverageHours is, for each UTC hour from since on that holds stored
+// CoverageHours is, for each UTC hour from since on (and starting before
+// until, when until is given) that holds stored
 // events or a GH Archive hour the follower imported, the newest first and
 // at most max_rows of them: the stored events of the hour and how many a
 // poller stored first (hourly_source_counts), and for an imported hour its
@@ -55,7 +60,7 @@ type CoverageHoursRow struct {
 // on, so the caller knows how many were left out. Both tables hold one row
 // per hour: a month is some 720 rows read by primary key or index.
 func (q *Queries) CoverageHours(ctx context.Context, arg CoverageHoursParams) ([]CoverageHoursRow, error) {
-	rows, err := q.db.Query(ctx, coverageHours, arg.MaxRows, arg.Since)
+	rows, err := q.db.Query(ctx, coverageHours, arg.MaxRows, arg.Since, arg.Until)
 	if err != nil {
 		return nil, err
 	}

@@ -86,8 +86,31 @@
       return esc(all[0].name) + "<br>" + lines.join("<br>");
     };
   }
-  // Gap charts: show the time and the gap, not the raw [ms, seconds] pair.
-  if (option.xAxis && option.xAxis[0] && option.xAxis[0].type === "time") {
+  var timeAxis = option.xAxis && option.xAxis[0] && option.xAxis[0].type === "time";
+  // Timelines (lines on a time axis, one tooltip per bucket): the bucket's
+  // start in UTC, then each series with events in it, most first, and the
+  // total of them; kept inside the chart on a phone.
+  if (timeAxis && option.tooltip && option.tooltip.trigger === "axis") {
+    option.tooltip.confine = true;
+    option.tooltip.formatter = function (ps) {
+      ps = list(ps).filter(function (p) { return p && p.value; });
+      if (!ps.length) {
+        return "";
+      }
+      var start = new Date(ps[0].value[0]).toISOString().replace("T", " ").replace(/:00\.000Z$/, " UTC");
+      var shown = ps.filter(function (p) { return p.value[1] > 0; }).sort(function (a, b) { return b.value[1] - a.value[1]; });
+      var total = ps.reduce(function (n, p) { return n + p.value[1]; }, 0);
+      var lines = [esc(start)];
+      shown.forEach(function (p) {
+        lines.push(p.marker + esc(p.seriesName) + ": " + esc(thousands(p.value[1])));
+      });
+      if (ps.length > 1 || !shown.length) {
+        lines.push("total: " + esc(thousands(total)));
+      }
+      return lines.join("<br>");
+    };
+  } else if (timeAxis) {
+    // Gap charts: show the time and the gap, not the raw [ms, seconds] pair.
     option.tooltip = option.tooltip || {};
     option.tooltip.formatter = function (p) {
       if (!p || !p.value || p.componentType !== "series") {

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ghevents/ghevents/internal/store/dbgen"
+)
+
+// Window is a time range of events: created at or after Since and before
+// Until. When OpenEnd is set, Until is now and the events dated later (a
+// clock ahead of ours) count too, in the last bucket of a timeline.
+type Window struct {
+	Since, Until time.Time
+	OpenEnd      bool
+}
+
+func (w Window) until() *time.Time {
+	if w.OpenEnd {
+		return nil
+	}
+	u := w.Until
+	return &u
+}
+
+// FirstBucket is the start of the bucket of width holding Since: buckets are
+// aligned to UTC (time.Truncate counts from year 1, 00:00 UTC, a whole
+// minute, hour and day, as the origin the queries bin from is).
+func (w Window) FirstBucket(width time.Duration) time.Time {
+	return w.Since.UTC().Truncate(width)
+}
+
+// LastBucket is the start of the last bucket of width: the one holding now
+// (OpenEnd), else the one holding the last instant before Until.
+func (w Window) LastBucket(width time.Duration) time.Time {
+	if w.OpenEnd {
+		return w.Until.UTC().Truncate(width)
+	}
+	return w.Until.UTC().Add(-time.Nanosecond).Truncate(width)
+}
+
+// Bucket is the events of one bucket of a timeline.
+type Bucket struct {
+	Start time.Time
+	// Counts has a key per type with at least one event in the bucket.
+	Counts map[string]int64
+	// Total is the sum of Counts.
+	Total int64
+}
+
+// Timeline counts the events of w matching f (every field optional) per
+// bucket of width (a minute, an hour or a day) and type: every bucket from
+// the one holding w.Since to w.LastBucket, oldest first, empty ones included.
+// The first bucket counts only the events from w.Since on.
+func (s *Store) Timeline(ctx context.Context, w Window, width time.Duration, f EventFilter) ([]Bucket, error) {
+	first, last := w.FirstBucket(width), w.LastBucket(width)
+	if last.Before(first) {
+		return nil, fmt.Errorf("timeline: the window [%s, %s) is empty", w.Since.Format(time.RFC3339Nano), w.Until.Format(time.RFC3339Nano))
+	}
+	buckets := make([]Bucket, int(last.Sub(first)/width)+1)
+	for i := range buckets {
+		buckets[i] = Bucket{Start: first.Add(time.Duration(i) * width), Counts: map[string]int64{}}
+	}
+	rows, err := s.windowCounts(ctx, w, width, last, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		i := int(r.bucket.Sub(first) / width)
+		if i < 0 || i >= len(buckets) || !buckets[i].Start.Equal(r.bucket) {
+			return nil, fmt.Errorf("timeline: the store binned events at %s, not a bucket from %s to %s", r.bucket.Format(time.RFC3339), first.Format(time.RFC3339), last.Format(time.RFC3339))
+		}
+		buckets[i].Counts[r.typ] += r.events
+		buckets[i].Total += r.events
+	}
+	return buckets, nil
+}
+
+// CountsIn counts the events of each type in w, optionally of one
+// repository and one action (both case-insensitive), and finds the oldest.
+func (s *Store) CountsIn(ctx context.Context, w Window, repoName, action string) (TypeCounts, error) {
+	f := EventFilter{RepoName: repoName, Action: action}
+	rows, err := s.windowCounts(ctx, w, time.Hour, w.LastBucket(time.Hour), f)
+	if err != nil {
+		return TypeCounts{}, err
+	}
+	out := TypeCounts{Counts: map[string]int64{}}
+	for _, r := range rows {
+		out.Counts[r.typ] += r.events
+		out.Total += r.events
+	}
+	if out.Oldest, err = s.OldestIn(ctx, w, repoName, action); err != nil {
+		return TypeCounts{}, err
+	}
+	return out, nil
+}
+
+// OldestIn is the created_at of the oldest event of w, optionally of one
+// repository and one action (both case-insensitive); nil when none.
+func (s *Store) OldestIn(ctx context.Context, w Window, repoName, action string) (*time.Time, error) {
+	f := EventFilter{RepoName: repoName, Action: action}
+	var oldest *time.Time
+	var err error
+	if repoName == "" {
+		oldest, err = s.read().WindowOldest(ctx, dbgen.WindowOldestParams{Since: w.Since, Until: w.until(), Action: f.action()})
+	} else {
+		oldest, err = s.read().WindowOldestOfRepo(ctx, dbgen.WindowOldestOfRepoParams{
+			RepoName: repoName, Since: w.Since, Until: w.until(), Action: f.action(),
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oldest event since %s: %w", w.Since.Format(time.RFC3339), mapErr(err))
+	}
+	return utcPtr(oldest), nil
+}
+
+type windowRow struct {
+	bucket time.Time
+	typ    string
+	events int64
+}
+
+// windowCounts counts the events of w per bucket and type, the buckets
+// after last counted in last. Two plans: without a repository and with
+// buckets of whole hours, the whole hours come from the hourly summary and
+// only the partial hours at the ends from events; else everything is
+// counted in events (minute buckets; a repository, which the summaries do
+// not keep by time).
+func (s *Store) windowCounts(ctx context.Context, w Window, width time.Duration, last time.Time, f EventFilter) ([]windowRow, error) {
+	var out []windowRow
+	if f.RepoName != "" || width%time.Hour != 0 {
+		rows, err := s.read().TimelineFromEvents(ctx, dbgen.TimelineFromEventsParams{
+			BucketSeconds: width.Seconds(), LastBucket: last, Since: w.Since, Until: w.until(),
+			EventType: optional(f.EventType), RepoName: f.repo(), Action: f.action(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
+		}
+		for _, r := range rows {
+			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
+		}
+		return out, nil
+	}
+	p := dbgen.TimelineFromSummaryParams{
+		BucketSeconds: width.Seconds(), LastBucket: last, EventType: optional(f.EventType), Action: f.action(),
+	}
+	p.HoursFrom, p.HoursTo, p.HeadFrom, p.HeadTo, p.TailFrom, p.TailTo = summaryRanges(w)
+	rows, err := s.read().TimelineFromSummary(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
+	}
+	for _, r := range rows {
+		out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
+	}
+	return out, nil
+}
+
+// summaryRanges splits w into the whole hours [hoursFrom, hoursTo) (hoursTo
+// nil: every hour from hoursFrom on) the hourly summary counts, and the
+// partial hours at either end, [headFrom, headTo) and [tailFrom, tailTo),
+// counted in events; an empty range is from == to.
+func summaryRanges(w Window) (hoursFrom time.Time, hoursTo *time.Time, headFrom, headTo, tailFrom, tailTo time.Time) {
+	since := w.Since.UTC()
+	hoursFrom = since.Truncate(time.Hour)
+	if hoursFrom.Before(since) {
+		hoursFrom = hoursFrom.Add(time.Hour)
+	}
+	headFrom, headTo = since, hoursFrom
+	tailFrom, tailTo = since, since
+	if w.OpenEnd {
+		return hoursFrom, nil, headFrom, headTo, tailFrom, tailTo
+	}
+	until := w.Until.UTC()
+	hoursEnd := until.Truncate(time.Hour)
+	if !hoursFrom.Before(hoursEnd) {
+		// No whole hour inside: everything is counted in events.
+		return hoursFrom, &hoursFrom, since, until, since, since
+	}
+	return hoursFrom, &hoursEnd, headFrom, headTo, hoursEnd, until
+}
+
+// TopReposIn is TopRepos over the events of w only: how many repositories
+// have more than minEvents events of eventType created in w, and the first
+// limit of them by count (descending) then name, in one statement.
+func (s *Store) TopReposIn(ctx context.Context, eventType string, w Window, minEvents int64, limit int) (total int64, repos []RepoCount, err error) {
+	rows, err := s.read().WindowTopRepos(ctx, dbgen.WindowTopReposParams{
+		EventType: eventType, Since: w.Since, Until: w.until(), MinEvents: minEvents, MaxRows: int64(limit),
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("top repositories of %s since %s: %w", eventType, w.Since.Format(time.RFC3339), mapErr(err))
+	}
+	repos = make([]RepoCount, len(rows))
+	for i, r := range rows {
+		repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
+		total = r.Total
+	}
+	return total, repos, nil
+}

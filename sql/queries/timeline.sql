@@ -1,0 +1,122 @@
+-- Queries of the windows that are counted bucket by bucket: the events
+-- timeline (/metrics/events-timeline), the windowed totals (events-total-count
+-- with until) and the repositories of a window (multiple-events-repos with
+-- offset). Each is one plan; internal/store/timeline.go picks the plan in Go.
+--
+-- A window is [since, until), or [since, ...) when until is NULL: the
+-- window ending now also counts the events dated later (clock skew). An
+-- event counts in the bucket date_bin(bucket) of its created_at, aligned to
+-- UTC (the origin 2001-01-01 00:00 UTC is a whole minute, hour and day),
+-- and the events after the last bucket's start count in the last bucket.
+
+-- name: TimelineFromSummary :many
+-- TimelineFromSummary counts the events of a window per bucket (a whole
+-- number of hours) and type, optionally of one type and one action: the
+-- whole hours [hours_from, hours_to) come from the hourly summary
+-- (hours_to NULL: every hour from hours_from on), the partial hours at
+-- either end, [head_from, head_to) and [tail_from, tail_to), from events
+-- through events_created_idx or events_type_created_idx (index-only); an
+-- empty range reads nothing.
+SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
+FROM (
+    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), h.hour, '2001-01-01 00:00:00+00'::timestamptz),
+                 @last_bucket::timestamptz) AS bucket,
+           h.type, h.events
+    FROM event_hourly_counts h
+    WHERE h.hour >= @hours_from::timestamptz
+      AND (sqlc.narg(hours_to)::timestamptz IS NULL OR h.hour < sqlc.narg(hours_to)::timestamptz)
+      AND (sqlc.narg(event_type)::text IS NULL OR h.type = sqlc.narg(event_type)::text)
+      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+                 @last_bucket::timestamptz),
+           e.type, 1
+    FROM events e
+    WHERE ((e.created_at >= @head_from::timestamptz AND e.created_at < @head_to::timestamptz)
+        OR (e.created_at >= @tail_from::timestamptz AND e.created_at < @tail_to::timestamptz))
+      AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+) s
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: TimelineFromEvents :many
+-- TimelineFromEvents counts the events of a window per bucket and type in
+-- events, optionally of one type, one repository (case-insensitive, through
+-- events_repo_type_created_idx) and one action: for minute buckets, and
+-- for every bucket of one repository (the summaries do not keep
+-- repositories by time).
+SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+             @last_bucket::timestamptz)::timestamptz AS bucket,
+       e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.created_at >= @since::timestamptz
+  AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
+  AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
+  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+GROUP BY 1, 2
+ORDER BY 1, 2;
+
+-- name: WindowOldest :one
+-- WindowOldest is the created_at of the oldest event of a window, optionally
+-- of one action; NULL when none. The event is joined back by primary key, as
+-- in MetricsEventSpan: the LEFT JOIN tells sqlc its time may be NULL.
+SELECT o.created_at AS oldest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT e.id, e.created_at FROM events e
+    WHERE e.created_at >= @since::timestamptz
+      AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+    ORDER BY e.created_at
+    LIMIT 1
+);
+
+-- name: WindowOldestOfRepo :one
+-- WindowOldestOfRepo is WindowOldest for one repository (case-insensitive):
+-- the oldest of one index probe per type the repository has events of
+-- (events_repo_type_created_idx), so a repository with few events is not
+-- looked for along the whole time index.
+SELECT o.created_at AS oldest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT f.id, f.created_at
+    FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+    JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower(@repo_name::text)
+    CROSS JOIN LATERAL (
+        SELECT e.id, e.created_at FROM events e
+        WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
+          AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
+          AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+        ORDER BY e.created_at
+        LIMIT 1
+    ) f
+    ORDER BY f.created_at
+    LIMIT 1
+);
+
+-- name: WindowTopRepos :many
+-- WindowTopRepos lists the repositories with more than min_events events of
+-- one type created in a window, most first, then by name (case-insensitive,
+-- bytewise, as MetricsTopRepos), at most max_rows, each row carrying how many
+-- repositories qualify in all (no row: none). The window's events of the
+-- type are found through events_type_created_idx; the names, the spelling of
+-- each repository's newest event, are joined for the rows returned only.
+WITH w AS (
+    SELECT e.repo_key, count(*) AS events
+    FROM events e
+    WHERE e.type = @event_type::text AND e.created_at >= @since::timestamptz
+      AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
+    GROUP BY e.repo_key
+    HAVING count(*) > @min_events::bigint
+), top AS (
+    SELECT w.repo_key, w.events, count(*) OVER () AS total
+    FROM w
+    ORDER BY w.events DESC, w.repo_key COLLATE "C"
+    LIMIT @max_rows::bigint
+)
+SELECT r.repo_name, top.events::bigint AS events, top.total::bigint AS total
+FROM top
+JOIN repo_type_counts r ON r.type = @event_type::text AND r.repo_key = top.repo_key
+ORDER BY top.events DESC, top.repo_key COLLATE "C";
