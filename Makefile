@@ -44,7 +44,7 @@ fuzz: db-up ## fuzz each target for FUZZTIME (default 5m; make fuzz FUZZTIME=30m
 	./scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 # The benchmarks' scale (BENCHMARKS.md): events in the metrics data set
-# (made once, kept in the database ghevents_bench_<n>) and in the imported file.
+# (made once, kept in the database ghevents_bench_<n>_<schema digest>) and in the imported file.
 BENCH_EVENTS ?= 1000000
 BENCH_IMPORT_EVENTS ?= 1000000
 

@@ -55,7 +55,7 @@ func TestPollFollowsGHArchive(t *testing.T) {
 	}
 	defer pool.Close()
 	addr := testkit.FreeAddr(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr testkit.Buffer
 	done := make(chan int, 1)
@@ -66,6 +66,18 @@ func TestPollFollowsGHArchive(t *testing.T) {
 			"POLL_INTERVAL=1h", "POLL_FAILOVER=1s", "POLL_METRICS_ADDR=" + addr, "LOG_FORMAT=json",
 		}, &stdout, &stderr)
 	}()
+	// The whole hour (7,702 events) under the race detector on a loaded
+	// machine takes a while: wait for it longer than scrapeUntil does.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, body := get("http://" + addr + "/internal/metrics"); hasLine(body, "ghevents_gharchive_hours_imported_total 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no GH Archive hour imported in 2 minutes:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	metrics := scrapeUntil(t, "http://"+addr+"/internal/metrics", "ghevents_gharchive_hours_imported_total 1")
 	for _, line := range []string{"ghevents_gharchive_gaps_total 0", "ghevents_gharchive_events_stored_total 7702"} {
 		if !hasLine(metrics, line) {

@@ -19,6 +19,7 @@ import (
 	"github.com/ghevents/ghevents/internal/leader"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/poller"
+	"github.com/ghevents/ghevents/internal/retention"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/telemetry"
 )
@@ -152,7 +153,12 @@ func (pl *polling) run(ctx context.Context) error {
 			}
 			parts = append(parts, named{"poller " + f.name, p.Run})
 		}
-		parts = append(parts, named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, pl.s) }})
+		parts = append(parts,
+			named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, pl.s) }},
+			named{"partitions", func(ctx context.Context) error {
+				return retention.Ahead(ctx, pl.s, retention.AheadConfig{Log: a.log.With(slog.String("component", "partitions"))})
+			}},
+		)
 		if pl.archive != nil {
 			f, err := pl.newFollower()
 			if err != nil {

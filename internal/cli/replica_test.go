@@ -87,7 +87,10 @@ func TestServeFromAStreamingReplica(t *testing.T) {
 	}
 	start("run", []string{"run"}, []string{
 		"DATABASE_URL=" + pair.PrimaryURL(), "DATABASE_READ_URL=" + pair.StandbyURL(),
-		"GITHUB_EVENTS_URL=" + gh.EventsURL().String(), "POLL_INTERVAL=1h", "POLL_FAILOVER=1s",
+		"GITHUB_EVENTS_URL=" + gh.EventsURL().String(), "POLL_INTERVAL=1h",
+		// Leadership checks get POLL_FAILOVER/5: 1 s, so that a loaded machine
+		// does not turn the only poller into a standby under the test.
+		"POLL_FAILOVER=5s",
 		"HTTP_ADDR=" + strings.TrimPrefix(onReplica, "http://"),
 	})
 	start("serve", []string{"serve"}, []string{"DATABASE_URL=" + pair.PrimaryURL(), "HTTP_ADDR=" + strings.TrimPrefix(onPrimary, "http://")})
@@ -96,6 +99,7 @@ func TestServeFromAStreamingReplica(t *testing.T) {
 	// polled (they are years apart: none is both).
 	stored := 7702 + len(polled)
 	const everything = "/metrics/events-total-count?offset=3153600000"
+	const theHour = "/metrics/events-total-count?offset=3600&until=2015-01-01T01:00:00Z"
 	testkit.WaitFor(t, time.Minute, "the primary to hold the hour and the polled events", func() bool {
 		resp, err := http.Get(onPrimary + everything)
 		if err != nil {
@@ -120,7 +124,14 @@ func TestServeFromAStreamingReplica(t *testing.T) {
 	paths := []string{everything, everything + "&action=opened", everything + "&repository_name=" + repo, "/metrics/events-total-count?offset=3600",
 		"/metrics/multiple-events-repos?event_type=PushEvent&minimal_events_count=1&limit=10000",
 		"/metrics/multiple-events-repos?event_type=WatchEvent&minimal_events_count=1&limit=10000",
-		"/metrics/multiple-events-repos?event_type=IssuesEvent"}
+		"/metrics/multiple-events-repos?event_type=IssuesEvent",
+		// The GH Archive hour, by its own window (until), and the timelines.
+		theHour, "/metrics/events-total-count?offset=1800&until=2015-01-01T00:30:00Z&action=started",
+		"/metrics/multiple-events-repos?event_type=PushEvent&offset=3600&until=2015-01-01T01:00:00Z",
+		"/metrics/events-timeline?offset=3600&bucket=minute&until=2015-01-01T01:00:00Z",
+		"/metrics/events-timeline?offset=3600&bucket=minute&until=2015-01-01T01:00:00Z&event_type=PushEvent",
+		"/metrics/events-timeline?offset=172800000&bucket=day&until=2020-01-01T00:00:00Z",
+		"/metrics/events-timeline?offset=86400&bucket=hour"}
 	for _, typ := range model.EventTypes {
 		paths = append(paths, "/metrics/event-avg-time?event_type="+typ, "/metrics/event-avg-time?event_type="+typ+"&repository_name="+repo)
 	}
@@ -167,6 +178,9 @@ func TestServeFromAStreamingReplica(t *testing.T) {
 		scrapeUntil(t, onReplica+"/internal/metrics", "ghevents_replica_lag_seconds 0")
 	}
 	caughtUp("after the import and the poll")
+	if a := fetch(t, onReplica+theHour); a.status != 200 || !strings.Contains(a.body, `"total":7702}`) {
+		t.Fatalf("the GH Archive hour on the replica: %+v, want its 7702 events", a)
+	}
 	t.Logf("%d metric requests compared; %d events stored (%d polled)", len(paths), stored, len(polled))
 	if n := total(onReplica); n != stored {
 		t.Fatalf("total on the replica %d, want %d", n, stored)

@@ -9,7 +9,8 @@ import (
 )
 
 func statsCommand() command {
-	return command{name: "stats", summary: "Show what is stored: rows, size on disk, oldest and newest event, per type.\n" +
+	return command{name: "stats", summary: "Show what is stored: rows, size on disk, oldest and newest event, per type; and the monthly\n" +
+		"partitions of events with their rows and size on disk.\n" +
 		"The counts come from the summary tables and the oldest/newest from one index probe each: it answers\n" +
 		"at once on any size of table.",
 		flags: func(*flag.FlagSet) func(context.Context, *app, []string) error {
@@ -37,9 +38,15 @@ func statsCommand() command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "events table %s, with indexes %s; database %s\n",
-					humanBytes(st.TableBytes), humanBytes(st.TotalBytes), humanBytes(st.DatabaseBytes))
-				return err
+				if _, err := fmt.Fprintf(a.stdout, "events table %s, with indexes %s; database %s\n",
+					humanBytes(st.TableBytes), humanBytes(st.TotalBytes), humanBytes(st.DatabaseBytes)); err != nil {
+					return err
+				}
+				fmt.Fprintln(tw, "PARTITION\tFROM\tTO\tEVENTS\tSIZE\t")
+				for _, p := range st.Partitions {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t\n", p.Name, p.From.Format("2006-01-02"), p.To.Format("2006-01-02"), p.Events, humanBytes(p.Bytes))
+				}
+				return tw.Flush()
 			}
 		}}
 }

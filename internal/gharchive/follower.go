@@ -482,8 +482,8 @@ type recorder struct {
 	ids map[identity]struct{}
 }
 
-func (r *recorder) ImportEvents(ctx context.Context, events []model.Event) (int64, error) {
-	n, err := r.Sink.ImportEvents(ctx, events)
+func (r *recorder) InsertEvents(ctx context.Context, events []model.Event) (int64, error) {
+	n, err := r.Sink.InsertEvents(ctx, events)
 	if err != nil {
 		return n, err
 	}

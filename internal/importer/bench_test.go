@@ -113,19 +113,30 @@ func benchEvents(b *testing.B, name string, def int64) int64 {
 
 // benchFiles writes (once, cached in the temp dir) the generated input as
 // a GH Archive .json.gz and the same rows as CSV, with and without raw.
-func benchFiles(b *testing.B, o gen.Options) (archive, csvPayload, csvBare string) {
+//
+// With csvs false only the archive is written (a 10M archive alone is
+// about 3 GB; its CSV with payloads would be tens).
+func benchFiles(b *testing.B, o gen.Options, csvs bool) (archive, csvPayload, csvBare string) {
 	b.Helper()
 	dir := filepath.Join(os.TempDir(), "ghevents-bench")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
 	base := filepath.Join(dir, fmt.Sprintf("gen-seed%d-%d-from%d", o.Seed, o.Events, o.FirstID))
-	archive, csvPayload, csvBare = base+".json.gz", base+".csv", base+"-bare.csv"
-	if _, err := os.Stat(csvBare); err == nil {
-		return
+	if !o.Start.IsZero() {
+		base += "-at" + o.Start.UTC().Format("20060102T150405") + "-" + o.Span.String()
 	}
-	if err := gen.WriteFile(base+".tmp.json.gz", o); err != nil {
-		b.Fatal(err)
+	archive, csvPayload, csvBare = base+".json.gz", base+".csv", base+"-bare.csv"
+	if _, err := os.Stat(archive); err != nil {
+		if err := gen.WriteFile(base+".tmp.json.gz", o); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(base+".tmp.json.gz", archive); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(csvBare); err == nil || !csvs {
+		return
 	}
 	for _, withRaw := range []bool{true, false} {
 		path := csvBare
@@ -171,9 +182,6 @@ func benchFiles(b *testing.B, o gen.Options) (archive, csvPayload, csvBare strin
 			b.Fatal(err)
 		}
 	}
-	if err := os.Rename(base+".tmp.json.gz", archive); err != nil {
-		b.Fatal(err)
-	}
 	return
 }
 
@@ -212,9 +220,64 @@ func benchStore(b *testing.B, o gen.Options) *store.Store {
 	return s
 }
 
-// clearBench removes what one benchmark iteration stored, outside the timer.
+// perMillion logs the import's rate over each successive million events
+// stored (counted from the summary table every 200 ms), until stopped.
+func perMillion(b *testing.B, s *store.Store, o gen.Options) (stop func()) {
+	count := func() int64 {
+		var n int64
+		if err := s.Pool().QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM event_type_counts`).Scan(&n); err != nil {
+			b.Logf("per-million count: %v", err)
+		}
+		return n
+	}
+	base := count()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		last, lastAt, next := int64(0), time.Now(), int64(1_000_000)
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			n := count() - base
+			for n >= next {
+				now := time.Now()
+				b.Logf("million %d: %.0f events/s", next/1_000_000, float64(n-last)/now.Sub(lastAt).Seconds())
+				last, lastAt, next = n, now, next+1_000_000
+			}
+			if next > o.Events {
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// clearBench removes what one benchmark iteration stored, outside the timer:
+// the partitions holding nothing else are dropped (DropPartition keeps the
+// summaries exact), the rest deleted.
 func clearBench(b *testing.B, s *store.Store, o gen.Options) {
 	b.Helper()
+	parts, err := s.Partitions(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range parts {
+		var others bool
+		if err := s.Pool().QueryRow(context.Background(), `SELECT EXISTS (SELECT FROM `+p.Name+` WHERE id < $1 OR id >= $2)`,
+			o.FirstID, o.FirstID+benchIDRange).Scan(&others); err != nil {
+			b.Fatal(err)
+		}
+		if !others && p.Events > 0 {
+			if _, err := s.DropPartition(context.Background(), p.Name); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	if _, err := s.Pool().Exec(context.Background(), `DELETE FROM events WHERE id >= $1 AND id < $2`, o.FirstID, o.FirstID+benchIDRange); err != nil {
 		b.Fatal(err)
 	}
@@ -223,17 +286,57 @@ func clearBench(b *testing.B, s *store.Store, o gen.Options) {
 	}
 }
 
+// benchOptions are the generated events of the import benchmarks:
+// GHEVENTS_BENCH_EVENTS of them from benchFirstID. GHEVENTS_BENCH_START
+// (RFC 3339) makes them cover the 30 days from then. With
+// GHEVENTS_BENCH_FOLLOW=1 and GHEVENTS_BENCH_DATABASE_URL set, they cover
+// the 30 days after the newest event stored there (new data is newer, as
+// with a backfill catching up, or a follower); else one day of 2024.
+func benchOptions(b *testing.B) gen.Options {
+	b.Helper()
+	o := gen.Options{Seed: 1, Events: benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000), FirstID: benchFirstID}
+	if v := os.Getenv("GHEVENTS_BENCH_START"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			b.Fatalf("GHEVENTS_BENCH_START=%q: want an RFC 3339 time", v)
+		}
+		o.Start, o.Span = t, 30*24*time.Hour
+		return o
+	}
+	u := os.Getenv("GHEVENTS_BENCH_DATABASE_URL")
+	if os.Getenv("GHEVENTS_BENCH_FOLLOW") != "1" || u == "" {
+		return o
+	}
+	s, err := store.Open(context.Background(), u, store.Options{MaxConns: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	// The newest event not of a previous iteration (clearBench removes those).
+	var newest time.Time
+	if err := s.Pool().QueryRow(context.Background(), `SELECT max(created_at) FROM events WHERE id < $1 OR id >= $2`,
+		benchFirstID, benchFirstID+benchIDRange).Scan(&newest); err != nil {
+		b.Fatal(err)
+	}
+	o.Start, o.Span = newest.Add(time.Second).Truncate(time.Second), 30*24*time.Hour
+	return o
+}
+
 // BenchmarkImport imports a generated GH Archive-shaped .json.gz of
 // GHEVENTS_BENCH_EVENTS events, with and without --no-payload, and reports
-// events/s and the peak Go heap.
+// events/s and the peak Go heap. GHEVENTS_BENCH_VARIANTS=no-payload runs
+// one of the two.
 func BenchmarkImport(b *testing.B) {
-	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
-	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
-	archive, _, _ := benchFiles(b, o)
+	o := benchOptions(b)
+	n := o.Events
+	archive, _, _ := benchFiles(b, o, false)
 	for _, noPayload := range []bool{false, true} {
 		name := "payload"
 		if noPayload {
 			name = "no-payload"
+		}
+		if v := os.Getenv("GHEVENTS_BENCH_VARIANTS"); v != "" && v != name {
+			continue
 		}
 		b.Run(name, func(b *testing.B) {
 			s := benchStore(b, o)
@@ -247,9 +350,11 @@ func BenchmarkImport(b *testing.B) {
 				}
 				runtime.GC()
 				stop := heapPeak()
+				stopRates := perMillion(b, s, o)
 				start := time.Now()
 				sum, err := importer.New(s, importer.Options{NoPayload: noPayload}).Run(context.Background(), []string{archive})
 				elapsed += time.Since(start)
+				stopRates()
 				peak = max(peak, stop())
 				if err != nil || sum.Stored != n {
 					b.Fatalf("stored %d of %d: %v", sum.Stored, n, err)
@@ -263,13 +368,22 @@ func BenchmarkImport(b *testing.B) {
 
 // BenchmarkCopyCSV is the floor PostgreSQL sets: plain COPY of the same
 // rows from a CSV file straight into events (no staging, no conflict check).
+//
+// COPY does not make partitions: the months of the rows are made first,
+// outside the timer, as the leader makes them ahead of need.
 func BenchmarkCopyCSV(b *testing.B) {
-	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
-	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
-	_, csvPayload, csvBare := benchFiles(b, o)
+	o := benchOptions(b)
+	n := o.Events
+	_, csvPayload, csvBare := benchFiles(b, o, true)
 	for _, c := range []struct{ name, path string }{{"payload", csvPayload}, {"no-payload", csvBare}} {
+		if v := os.Getenv("GHEVENTS_BENCH_VARIANTS"); v != "" && v != c.name {
+			continue
+		}
 		b.Run(c.name, func(b *testing.B) {
 			s := benchStore(b, o)
+			if err := s.EnsureMonths(context.Background(), genMonths(o)...); err != nil {
+				b.Fatal(err)
+			}
 			var elapsed time.Duration
 			for i := 0; i < b.N; i++ {
 				if i > 0 {
@@ -324,7 +438,7 @@ func BenchmarkImportSourceSummary(b *testing.B) {
 	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
 	noPayload := os.Getenv("GHEVENTS_BENCH_PAYLOAD") == ""
 	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
-	archive, _, _ := benchFiles(b, o)
+	archive, _, _ := benchFiles(b, o, false)
 	with, without := store.New(testdb.New(b)), store.New(testdb.New(b))
 	if _, err := without.Pool().Exec(context.Background(), `ALTER TABLE events DISABLE TRIGGER events_summaries_sources_insert`); err != nil {
 		b.Fatal(err)
@@ -356,4 +470,21 @@ func BenchmarkImportSourceSummary(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/elapsed[0].Seconds(), "events/s-summary")
 	b.ReportMetric(float64(n)*float64(b.N)/elapsed[1].Seconds(), "events/s-no-summary")
+}
+
+// genMonths are times in every month the generated events fall in (the
+// generator's defaults filled in).
+func genMonths(o gen.Options) []time.Time {
+	start, span := o.Start, o.Span
+	if start.IsZero() {
+		start = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if span == 0 {
+		span = 24 * time.Hour
+	}
+	var out []time.Time
+	for t := start; !t.After(start.Add(span)); t = t.AddDate(0, 0, 1) {
+		out = append(out, t)
+	}
+	return append(out, start.Add(span))
 }

@@ -4,8 +4,8 @@
 // The data flows through a pipeline with flat memory: up to Jobs sources
 // are read at once, each line decoded by github.Decoder and gathered into
 // batches; up to Jobs writers store the batches at once (each on one
-// database connection) with store.ImportEvents (COPY into a staging table,
-// then INSERT ... SELECT ... ON CONFLICT DO NOTHING), so importing the same
+// database connection) with store.InsertEvents (the identities already
+// stored looked up, the rest COPYed into events), so importing the same
 // dump twice, or a dump that overlaps what the poller stored, leaves every
 // event stored once. Reading and writing overlap.
 //
@@ -36,9 +36,9 @@ import (
 
 // Sink stores batches of events; *store.Store is the real one.
 type Sink interface {
-	// ImportEvents stores the batch as a whole or not at all and returns
-	// how many events were newly stored (see store.Store.ImportEvents).
-	ImportEvents(ctx context.Context, events []model.Event) (int64, error)
+	// InsertEvents stores the batch as a whole or not at all and returns
+	// how many events were newly stored (see store.Store.InsertEvents).
+	InsertEvents(ctx context.Context, events []model.Event) (int64, error)
 }
 
 // Options tune an import. The zero value of a field means its default.

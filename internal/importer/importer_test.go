@@ -536,8 +536,8 @@ type cancelAfter struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) ImportEvents(ctx context.Context, events []model.Event) (int64, error) {
-	n, err := c.Sink.ImportEvents(ctx, events)
+func (c *cancelAfter) InsertEvents(ctx context.Context, events []model.Event) (int64, error) {
+	n, err := c.Sink.InsertEvents(ctx, events)
 	if c.calls.Add(1) == c.n {
 		c.cancel()
 	}
@@ -582,11 +582,11 @@ type flaky struct {
 	fail  func(call int32) bool
 }
 
-func (f *flaky) ImportEvents(ctx context.Context, events []model.Event) (int64, error) {
+func (f *flaky) InsertEvents(ctx context.Context, events []model.Event) (int64, error) {
 	if f.fail(f.calls.Add(1)) {
 		return 0, fmt.Errorf("insert: %w: connection refused", store.ErrUnavailable)
 	}
-	return f.Sink.ImportEvents(ctx, events)
+	return f.Sink.InsertEvents(ctx, events)
 }
 
 func TestImportDatabaseDown(t *testing.T) {

@@ -176,7 +176,7 @@ type blockingSink struct {
 	once    sync.Once
 }
 
-func (b *blockingSink) ImportEvents(ctx context.Context, events []model.Event) (int64, error) {
+func (b *blockingSink) InsertEvents(ctx context.Context, events []model.Event) (int64, error) {
 	first := false
 	b.once.Do(func() { first = true; close(b.held) })
 	if first {

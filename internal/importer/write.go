@@ -64,32 +64,19 @@ func (r *run) settle(b *batch, ok bool, stored int64, rejected []BadLine) {
 	f.finishLocked(r)
 }
 
-// storeRows stores events, isolating the rows PostgreSQL refuses: when a
-// statement fails on a row's data, each half is stored on its own, down to
-// the single bad rows, which are returned with their line numbers.
+// storeRows stores events, isolating the rows PostgreSQL refuses
+// (store.SplitRefused, the one rule every writer follows), which are
+// returned with their line numbers. Each statement is retried while the
+// database is unreachable.
 func (r *run) storeRows(ctx context.Context, events []model.Event, lines []int64) (int64, []BadLine, error) {
-	n, err := r.retry(ctx, events)
-	if err == nil {
-		return n, nil, nil
+	stored, refused, err := store.SplitRefused(events, func(b []model.Event) (int64, error) { return r.retry(ctx, b) })
+	var bad []BadLine
+	for _, rf := range refused {
+		bad = append(bad, BadLine{Line: lines[rf.Index], Reason: "PostgreSQL refused the event: " + store.RowErrorMessage(rf.Err)})
 	}
-	if !store.IsRowDataError(err) {
-		return 0, nil, err
-	}
-	if len(events) == 1 {
-		return 0, []BadLine{{Line: lines[0], Reason: "PostgreSQL refused the event: " + store.RowErrorMessage(err)}}, nil
-	}
-	mid := len(events) / 2
-	n1, bad1, err := r.storeRows(ctx, events[:mid], lines[:mid])
-	if err != nil {
-		return 0, nil, err
-	}
-	n2, bad2, err := r.storeRows(ctx, events[mid:], lines[mid:])
-	if err != nil {
-		// The first half is stored: count it, or a rerun would call its
-		// rows duplicates that this run never reported.
-		return n1, bad1, err
-	}
-	return n1 + n2, append(bad1, bad2...), nil
+	// On an error, what was stored before it is counted, or a rerun would
+	// call its rows duplicates that this run never reported.
+	return stored, bad, err
 }
 
 // retry sends one statement's worth of events, again and again with a
@@ -100,7 +87,7 @@ func (r *run) retry(ctx context.Context, events []model.Event) (int64, error) {
 	for attempt := 1; ; attempt++ {
 		delay := backoff.Step(retryBase, retryMax, attempt)
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		n, err := r.im.sink.ImportEvents(actx, events)
+		n, err := r.im.sink.InsertEvents(actx, events)
 		cancel()
 		if err == nil || !store.IsRetryable(err) {
 			return n, err

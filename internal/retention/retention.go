@@ -1,7 +1,11 @@
-// Package retention deletes events older than RETENTION, on a schedule, in
-// small batches with pauses between them, so neither the poller's inserts
-// nor the API's queries wait on it. The summary tables stay exact: the
-// delete trigger subtracts exactly the rows each batch removed.
+// Package retention keeps the monthly partitions of events: it drops the
+// months older than RETENTION whole and deletes the older events of the
+// month that straddles the limit in small batches with pauses between them,
+// so neither the poller's inserts nor the API's queries wait on it; and it
+// makes the coming months' partitions ahead of need (Ahead). The summary
+// tables stay exact: a dropped month's share is taken out in the same
+// transaction as the DROP, and the delete trigger subtracts exactly the rows
+// each batch removed.
 package retention
 
 import (
@@ -68,13 +72,30 @@ func Run(ctx context.Context, s *store.Store, cfg Config) error {
 	}
 }
 
-// Sweep deletes every event older than now - Keep, batch by batch, and
-// returns how many it deleted.
+// Sweep deletes every event older than now - Keep and returns how many it
+// deleted: first the partitions whose whole months are older (one DROP
+// each), then, batch by batch through events, the older rows of the month
+// that straddles the limit.
 func Sweep(ctx context.Context, s *store.Store, cfg Config) (int64, error) {
 	cfg.defaults()
 	cutoff := cfg.Now().Add(-cfg.Keep)
 	start := time.Now()
 	var total int64
+	parts, err := s.Partitions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range parts {
+		if p.To.After(cutoff) {
+			continue
+		}
+		n, err := s.DropPartition(ctx, p.Name)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		cfg.Log.Info("retention dropped a partition", slog.String("partition", p.Name), slog.Int64("events", n))
+	}
 	for {
 		bctx, cancel := context.WithTimeout(ctx, time.Minute)
 		n, err := s.DeleteOlderThan(bctx, cutoff, cfg.Batch)
@@ -100,4 +121,63 @@ func Sweep(ctx context.Context, s *store.Store, cfg Config) (int64, error) {
 			slog.Duration("took", time.Since(start)))
 	}
 	return total, nil
+}
+
+// AheadConfig tunes Ahead.
+type AheadConfig struct {
+	// Months is how many months after the current one get their partition
+	// ahead of need (0: 3).
+	Months int
+	// Every is the time between two rounds (0: an hour).
+	Every time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Log receives a line per failed round.
+	Log *slog.Logger
+}
+
+// Ahead makes the partitions of the current month and the next cfg.Months
+// at once and then every cfg.Every until ctx ends, so the writers seldom
+// have one to make. It runs on the leader. A failed round (the lock not had
+// in time) is logged and tried again at the next one. It returns nil when
+// ctx ends.
+func Ahead(ctx context.Context, s *store.Store, cfg AheadConfig) error {
+	if cfg.Months <= 0 {
+		cfg.Months = 3
+	}
+	if cfg.Every <= 0 {
+		cfg.Every = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(cfg.Every)
+	defer t.Stop()
+	for {
+		if err := MakeAhead(ctx, s, cfg.Now(), cfg.Months); err != nil && ctx.Err() == nil {
+			cfg.Log.Warn("making the coming months' partitions failed; will retry", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// MakeAhead makes the partitions of now's UTC month and the months months
+// after it.
+func MakeAhead(ctx context.Context, s *store.Store, now time.Time, months int) error {
+	now = now.UTC()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	times := make([]time.Time, 0, months+1)
+	for i := range months + 1 {
+		times = append(times, first.AddDate(0, i, 0))
+	}
+	mctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return s.EnsureMonths(mctx, times...)
 }

@@ -9,48 +9,6 @@ import (
 	"github.com/ghevents/ghevents/internal/store/dbgen"
 )
 
-// InsertEvents stores events in one statement and returns how many were new;
-// the rest were already stored (same id and created_at) or repeated in the
-// batch. An empty batch stores nothing and touches no connection.
-func (s *Store) InsertEvents(ctx context.Context, events []model.Event) (int64, error) {
-	if len(events) == 0 {
-		return 0, nil
-	}
-	p := dbgen.EventsInsertBatchParams{
-		Ids:         make([]int64, len(events)),
-		Types:       make([]string, len(events)),
-		ActorIds:    make([]int64, len(events)),
-		ActorLogins: make([]string, len(events)),
-		RepoIds:     make([]int64, len(events)),
-		RepoNames:   make([]string, len(events)),
-		OrgIds:      make([]int64, len(events)),
-		OrgLogins:   make([]string, len(events)),
-		Actions:     make([]string, len(events)),
-		CreatedAts:  make([]time.Time, len(events)),
-		Raws:        make([][]byte, len(events)),
-		Sources:     make([]string, len(events)),
-	}
-	for i, e := range events {
-		p.Ids[i] = e.ID
-		p.Types[i] = e.Type
-		p.ActorIds[i] = e.ActorID
-		p.ActorLogins[i] = e.ActorLogin
-		p.RepoIds[i] = e.RepoID
-		p.RepoNames[i] = e.RepoName
-		p.OrgIds[i] = e.OrgID
-		p.OrgLogins[i] = e.OrgLogin
-		p.Actions[i] = e.Action
-		p.CreatedAts[i] = e.CreatedAt
-		p.Raws[i] = e.Raw
-		p.Sources[i] = string(e.Source)
-	}
-	n, err := s.q.EventsInsertBatch(ctx, p)
-	if err != nil {
-		return 0, fmt.Errorf("insert %d events: %w", len(events), mapErr(err))
-	}
-	return n, nil
-}
-
 // Event returns the stored event with this identity, or ErrNotFound.
 func (s *Store) Event(ctx context.Context, id int64, createdAt time.Time) (model.Event, error) {
 	r, err := s.q.EventGet(ctx, dbgen.EventGetParams{ID: id, CreatedAt: createdAt})

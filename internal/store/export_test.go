@@ -11,7 +11,8 @@ import (
 // ConnForTest exposes the lock connection to the tests of store_test.
 func (c *LockConn) ConnForTest() *pgx.Conn { return c.conn }
 
-// ImportStagedForTest runs the staged path of ImportEvents on its own.
-func (s *Store) ImportStagedForTest(ctx context.Context, events []model.Event) (int64, error) {
-	return s.importStaged(ctx, events)
+// InsertOnConflictForTest runs the INSERT ... ON CONFLICT path of
+// InsertEvents on its own (its months must exist).
+func (s *Store) InsertOnConflictForTest(ctx context.Context, events []model.Event) (int64, error) {
+	return s.insertOnConflict(ctx, events)
 }

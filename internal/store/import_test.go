@@ -3,14 +3,9 @@ package store_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
@@ -25,7 +20,7 @@ func TestImportEventsStoresEachIdentityOnce(t *testing.T) {
 	reused := push
 	reused.CreatedAt = ts("2025-10-09T00:00:00Z")
 
-	n, err := s.ImportEvents(ctx, []model.Event{push, issue, push, reused})
+	n, err := s.InsertEvents(ctx, []model.Event{push, issue, push, reused})
 	if err != nil || n != 3 {
 		t.Fatalf("first batch: stored %d, %v; want 3", n, err)
 	}
@@ -34,11 +29,11 @@ func TestImportEventsStoresEachIdentityOnce(t *testing.T) {
 	if n, err := s.InsertEvents(ctx, []model.Event{other}); err != nil || n != 1 {
 		t.Fatalf("InsertEvents: %d, %v", n, err)
 	}
-	n, err = s.ImportEvents(ctx, []model.Event{issue, reused, push, other})
+	n, err = s.InsertEvents(ctx, []model.Event{issue, reused, push, other})
 	if err != nil || n != 0 {
 		t.Fatalf("second batch: stored %d, %v; want 0", n, err)
 	}
-	if n, err := s.ImportEvents(ctx, nil); err != nil || n != 0 {
+	if n, err := s.InsertEvents(ctx, nil); err != nil || n != 0 {
 		t.Fatalf("empty batch: %d, %v", n, err)
 	}
 	got, err := s.Event(ctx, 101, issue.CreatedAt)
@@ -77,91 +72,23 @@ func TestImportEventsRefusedRow(t *testing.T) {
 	bad := good
 	bad.ID = 2
 	bad.Raw = json.RawMessage(`{"t":"\ud800"}`) // jsonb refuses a lone surrogate
-	_, err := s.ImportEvents(ctx, []model.Event{good, bad})
-	if !store.IsRowDataError(err) || store.IsRetryable(err) || !strings.Contains(store.RowErrorMessage(err), "22P02") {
+	_, err := s.InsertEvents(ctx, []model.Event{good, bad})
+	if !store.IsDataError(err) || store.IsRetryable(err) || !strings.Contains(store.RowErrorMessage(err), "22P02") {
 		t.Fatalf("err = %v; want a row data error (22P02), not retryable", err)
 	}
 	// The whole batch failed: nothing stored, and the connection is usable.
-	if n, err := s.ImportEvents(ctx, []model.Event{good}); err != nil || n != 1 {
+	if n, err := s.InsertEvents(ctx, []model.Event{good}); err != nil || n != 1 {
 		t.Fatalf("after the failure: stored %d, %v; want 1", n, err)
 	}
-	if store.IsRowDataError(store.ErrUnavailable) || !store.IsRetryable(store.ErrUnavailable) {
+	if store.IsDataError(store.ErrUnavailable) || !store.IsRetryable(store.ErrUnavailable) {
 		t.Fatal("ErrUnavailable must be retryable and not a row data error")
 	}
 }
 
-// The staging table ImportEvents creates has exactly the columns declared
-// for sqlc in sql/sqlc/import_staging.sql.
-func TestImportStagingDeclaration(t *testing.T) {
-	s, ctx := setup(t)
-	decl, err := os.ReadFile("../../sql/sqlc/import_staging.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := string(decl[strings.Index(string(decl), "CREATE TABLE"):])
-	var declared []string
-	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+)\s+(\w+)\s*(NOT NULL)?`).FindAllStringSubmatch(body, -1) {
-		declared = append(declared, m[1]+" "+m[2]+" "+strings.ToLower(m[3]))
-	}
-
-	conn, err := s.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	// The staging table lives in the session: create it through a batch
-	// on this very connection.
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, importStagingCreateSQL(t)); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := tx.Query(ctx, `SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || CASE WHEN a.attnotnull THEN 'not null' ELSE '' END
-		FROM pg_attribute a WHERE a.attrelid = 'pg_temp.import_staging'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actual, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	norm := func(s string) string {
-		s = strings.ReplaceAll(s, "timestamp with time zone", "timestamptz")
-		return strings.TrimSpace(s)
-	}
-	for i := range actual {
-		actual[i] = norm(actual[i])
-	}
-	for i := range declared {
-		declared[i] = norm(declared[i])
-	}
-	if len(declared) != 12 || !slices.Equal(actual, declared) {
-		t.Fatalf("temporary staging table:\n%q\ndeclared for sqlc:\n%q", actual, declared)
-	}
-}
-
-// importStagingCreateSQL is the CREATE TEMP TABLE statement of
-// sql/queries/import.sql, as sqlc compiled it.
-func importStagingCreateSQL(t *testing.T) string {
-	t.Helper()
-	q, err := os.ReadFile("../../sql/queries/import.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?s)CREATE TEMP TABLE.*?;`).Find(q)
-	if m == nil {
-		t.Fatal("no CREATE TEMP TABLE in sql/queries/import.sql")
-	}
-	return string(m)
-}
-
 // TestImportEventsRaceWithAnotherWriter: another writer stores one of the
-// batch's events between the fast path's look-up and its COPY. The COPY
-// waits for that writer, fails on the duplicate once it commits, and the
-// batch is stored through the staged path: each event once.
+// batch's events between the look-up and the COPY. The COPY waits for that
+// writer, fails on the duplicate once it commits, and the batch is stored
+// through INSERT ... ON CONFLICT DO NOTHING: each event once.
 func TestImportEventsRaceWithAnotherWriter(t *testing.T) {
 	s, ctx := setup(t)
 	batch := make([]model.Event, 50)
@@ -170,6 +97,9 @@ func TestImportEventsRaceWithAnotherWriter(t *testing.T) {
 			CreatedAt: ts("2024-05-01T10:00:00Z").Add(time.Duration(i) * time.Second)}
 	}
 	// The other writer holds event #20 uncommitted: the look-up cannot see it.
+	if err := s.EnsureMonths(ctx, batch[20].CreatedAt); err != nil {
+		t.Fatal(err)
+	}
 	other, err := s.Pool().Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +115,7 @@ func TestImportEventsRaceWithAnotherWriter(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		n, err := s.ImportEvents(ctx, batch)
+		n, err := s.InsertEvents(ctx, batch)
 		done <- result{n, err}
 	}()
 	// The COPY now waits on the uncommitted duplicate (check it is blocked).
@@ -209,7 +139,7 @@ func TestImportEventsRaceWithAnotherWriter(t *testing.T) {
 	}
 	r := <-done
 	if r.err != nil || r.n != 49 {
-		t.Fatalf("ImportEvents stored %d, %v; want 49 (one was stored by the other writer)", r.n, r.err)
+		t.Fatalf("InsertEvents stored %d, %v; want 49 (one was stored by the other writer)", r.n, r.err)
 	}
 	var rows, distinct int
 	if err := s.Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT id) FROM events WHERE id BETWEEN 500 AND 549`).Scan(&rows, &distinct); err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ghevents/ghevents/internal/store/dbgen"
 )
 
@@ -101,20 +103,18 @@ func (s *Store) CountsSince(ctx context.Context, since time.Time, repoName, acti
 		}
 	}
 	if repoName == "" {
-		// Whole hours from the hourly summary; the events between since and
-		// the nearest hour boundary from events.
-		boundary := since.Truncate(time.Hour)
-		if since.Sub(boundary) > 30*time.Minute {
-			boundary = boundary.Add(time.Hour)
-		}
-		rows, err := s.read().MetricsTypeCountsSince(ctx, dbgen.MetricsTypeCountsSinceParams{
-			Since: since, Boundary: boundary, Action: f.action(),
+		err := s.inSnapshot(ctx, func(q *dbgen.Queries) error {
+			counts, oldest, err := typeCountsSince(ctx, q, since, f.action())
+			if err != nil {
+				return err
+			}
+			for typ, n := range counts {
+				add(typ, n, oldest)
+			}
+			return nil
 		})
 		if err != nil {
 			return TypeCounts{}, fmt.Errorf("count events since %s: %w", since.Format(time.RFC3339), mapErr(err))
-		}
-		for _, r := range rows {
-			add(r.Type, r.Events, r.Oldest)
 		}
 		return out, nil
 	}
@@ -155,6 +155,105 @@ func (s *Store) TopRepos(ctx context.Context, eventType string, minEvents int64,
 		total = r.Total
 	}
 	return total, repos, nil
+}
+
+// typeCountsSince counts the events per type created at or after since
+// (of one action when action is not nil), reading at most about half of
+// the hourly summary and half an hour of events, and finds the oldest of
+// them. It runs several statements: q must be one snapshot.
+func typeCountsSince(ctx context.Context, q *dbgen.Queries, since time.Time, action *string) (map[string]int64, time.Time, error) {
+	span, err := q.StoredSpan(ctx)
+	if err != nil || span.Oldest == nil || span.Newest == nil || since.After(*span.Newest) {
+		return nil, time.Time{}, err
+	}
+	oldestRows, err := q.MetricsOldestSince(ctx, dbgen.MetricsOldestSinceParams{Since: since, Action: action})
+	if err != nil || len(oldestRows) == 0 {
+		return nil, time.Time{}, err
+	}
+	counts := map[string]int64{}
+	add := func(sign int64, typ string, n int64) { counts[typ] += sign * n }
+	all, err := q.MetricsTypeCountsAll(ctx, action)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if !since.After(*span.Oldest) {
+		// The window holds everything stored.
+		for _, r := range all {
+			add(1, r.Type, r.Events)
+		}
+		return positive(counts), oldestRows[0], nil
+	}
+	// The whole hours from the hour boundary nearest to since, counted on
+	// the side of it that holds fewer: since - oldest < newest - since
+	// means the older side is the smaller.
+	boundary := since.Truncate(time.Hour)
+	if since.Sub(boundary) > 30*time.Minute {
+		boundary = boundary.Add(time.Hour)
+	}
+	if since.Sub(*span.Oldest) < span.Newest.Sub(since) {
+		for _, r := range all {
+			add(1, r.Type, r.Events)
+		}
+		before, err := q.MetricsTypeCountsHoursBefore(ctx, dbgen.MetricsTypeCountsHoursBeforeParams{Boundary: boundary, Action: action})
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		for _, r := range before {
+			add(-1, r.Type, r.Events)
+		}
+	} else {
+		from, err := q.MetricsTypeCountsHoursFrom(ctx, dbgen.MetricsTypeCountsHoursFromParams{Boundary: boundary, Action: action})
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		for _, r := range from {
+			add(1, r.Type, r.Events)
+		}
+	}
+	// Either side counted from boundary on: the events between it and
+	// since are taken away (boundary before since) or added (after).
+	lo, hi, sign := boundary, since, int64(-1)
+	if boundary.After(since) {
+		lo, hi, sign = since, boundary, 1
+	}
+	if lo.Before(hi) {
+		part, err := q.MetricsTypeCountsBetween(ctx, dbgen.MetricsTypeCountsBetweenParams{FromAt: lo, ToAt: hi, Action: action})
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		for _, r := range part {
+			add(sign, r.Type, r.Events)
+		}
+	}
+	return positive(counts), oldestRows[0], nil
+}
+
+// positive keeps the types with events.
+func positive(counts map[string]int64) map[string]int64 {
+	for typ, n := range counts {
+		if n <= 0 {
+			delete(counts, typ)
+		}
+	}
+	return counts
+}
+
+// inSnapshot runs fn with queries that all read one snapshot of the read
+// database: the snapshot of ReadSnapshot when s is its store, else a
+// read-only REPEATABLE READ transaction of its own.
+func (s *Store) inSnapshot(ctx context.Context, fn func(*dbgen.Queries) error) error {
+	if s.snapshot {
+		return fn(s.readQ)
+	}
+	tx, err := s.readPool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(s.readQ.WithTx(tx)); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // read returns the queries bound to the read pool.

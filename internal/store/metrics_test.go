@@ -13,6 +13,7 @@ import (
 
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // randomEvents makes n events over a few types, repositories in several
@@ -108,33 +109,10 @@ func TestAverageEqualsLagDefinition(t *testing.T) {
 	}
 }
 
-// summariesMatch compares every summary table with the same counts
-// recomputed from events by plain GROUP BY queries.
+// summariesMatch compares every summary table with a recount from events.
 func summariesMatch(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 	t.Helper()
-	pairs := []struct{ name, summary, recomputed string }{
-		{"event_type_counts",
-			`SELECT type || '|' || action || '|' || events FROM event_type_counts ORDER BY 1`,
-			`SELECT type || '|' || coalesce(lower(action), '') || '|' || count(*) FROM events GROUP BY type, coalesce(lower(action), '') ORDER BY 1`},
-		{"event_hourly_counts",
-			`SELECT extract(epoch FROM hour)::bigint || '|' || type || '|' || action || '|' || events FROM event_hourly_counts ORDER BY 1`,
-			`SELECT h || '|' || type || '|' || a || '|' || count(*) FROM (
-			   SELECT extract(epoch FROM date_trunc('hour', created_at, 'UTC'))::bigint AS h, type, coalesce(lower(action), '') AS a FROM events
-			 ) e GROUP BY h, type, a ORDER BY 1`},
-		{"repo_count_histogram",
-			`SELECT type || '|' || events || '|' || repos FROM repo_count_histogram ORDER BY 1`,
-			`SELECT type || '|' || n || '|' || count(*) FROM (SELECT type, lower(repo_name), count(*) AS n FROM events GROUP BY 1, 2) r
-			 GROUP BY type, n ORDER BY 1`},
-		{"repo_type_counts",
-			`SELECT type || '|' || repo_key || '|' || events FROM repo_type_counts ORDER BY 1`,
-			`SELECT type || '|' || lower(repo_name) || '|' || count(*) FROM events GROUP BY type, lower(repo_name) ORDER BY 1`},
-	}
-	for _, p := range pairs {
-		a, b := rowsOf(t, ctx, pool, p.summary), rowsOf(t, ctx, pool, p.recomputed)
-		if fmt.Sprint(a) != fmt.Sprint(b) {
-			t.Errorf("%s differs from events:\n summary    %v\n recomputed %v", p.name, a, b)
-		}
-	}
+	testdb.SummariesMatch(t, ctx, pool)
 }
 
 func rowsOf(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sql string) []string {

@@ -23,13 +23,15 @@ type Stats struct {
 	// Events is the total over Types.
 	Events int64
 	// TableBytes is the events table alone; TotalBytes adds its indexes and
-	// TOAST; DatabaseBytes is the whole database.
+	// TOAST, summed over the partitions; DatabaseBytes is the whole database.
 	TableBytes, TotalBytes, DatabaseBytes int64
+	// Partitions are the monthly partitions of events, oldest first.
+	Partitions []Partition
 }
 
 // Stats reads the per-type counts (from the summary table), the oldest
 // and newest event of each type (one index probe each), all in one
-// snapshot, and the sizes on disk.
+// snapshot, and the sizes on disk and the partitions.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -59,5 +61,8 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, fmt.Errorf("read table sizes: %w", mapErr(err))
 	}
 	st.TableBytes, st.TotalBytes, st.DatabaseBytes = sizes.TableBytes, sizes.TotalBytes, sizes.DatabaseBytes
+	if st.Partitions, err = s.Partitions(ctx); err != nil {
+		return Stats{}, err
+	}
 	return st, nil
 }

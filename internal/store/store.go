@@ -55,6 +55,11 @@ type Store struct {
 	q        *dbgen.Queries
 	readPool *pgxpool.Pool
 	readQ    *dbgen.Queries
+	// months are the months known to have their partition of events.
+	months *monthCache
+	// snapshot is set on the store ReadSnapshot gives: readQ is then one
+	// read-only REPEATABLE READ transaction.
+	snapshot bool
 }
 
 // Open connects a pool to url (and to opts.ReadURL when set) and checks that
@@ -141,7 +146,7 @@ func Connect(ctx context.Context, url string) (*pgx.Conn, error) {
 // New wraps an existing pool (used for writes and reads alike).
 func New(pool *pgxpool.Pool) *Store {
 	q := dbgen.New(pool)
-	return &Store{pool: pool, q: q, readPool: pool, readQ: q}
+	return &Store{pool: pool, q: q, readPool: pool, readQ: q, months: &monthCache{}}
 }
 
 // Pool returns the underlying (primary) pool, for pool statistics and tests.

@@ -45,6 +45,9 @@ func TestDataVersion(t *testing.T) {
 		{"delete one", func() error { _, err := pool.Exec(ctx, "DELETE FROM events WHERE id = 2"); return err }, 1},
 		{"truncate", func() error { _, err := pool.Exec(ctx, "TRUNCATE events"); return err }, 1},
 		{"a rolled-back insert", func() error {
+			if err := s.EnsureMonths(ctx, time.Now()); err != nil {
+				return err
+			}
 			tx, err := pool.Begin(ctx)
 			if err != nil {
 				return err

@@ -1,5 +1,6 @@
 -- name: EventsInsertBatch :execrows
--- EventsInsertBatch stores a batch of events in one statement. An event whose
+-- EventsInsertBatch stores a batch of events in one statement, the path of a
+-- batch another writer stored some of concurrently. An event whose
 -- identity (id, created_at) is already stored, or repeated inside the batch,
 -- is skipped; the affected-row count is the number of events newly stored.
 -- The arrays are parallel (element i of each describes event i). Optional
@@ -36,6 +37,30 @@ FROM (
 ORDER BY u.id, u.created_at
 ON CONFLICT (id, created_at) DO NOTHING;
 
+-- name: EventsStoredIdentities :many
+-- EventsStoredIdentities returns which of a batch's identities (parallel
+-- arrays of ids and created_at) are already stored: one primary-key probe
+-- each (into the partition of its month). The writer then COPYs the others
+-- straight into events.
+SELECT e.id, e.created_at
+FROM events e
+JOIN (
+    SELECT unnest(@ids::bigint[]) AS id, unnest(@created_ats::timestamptz[]) AS created_at
+) AS u ON e.id = u.id AND e.created_at = u.created_at;
+
+-- name: EventsCopy :copyfrom
+-- EventsCopy COPYs events straight into the table: the caller has left out
+-- every identity already stored (and repeated ones). Should another writer
+-- store one of them meanwhile, the COPY fails with a unique violation and
+-- the caller sends the batch through EventsInsertBatch instead.
+INSERT INTO events (
+    id, type, actor_id, actor_login, repo_id, repo_name,
+    org_id, org_login, action, created_at, raw, source
+) VALUES (
+    @id, @type, @actor_id, @actor_login, @repo_id, @repo_name,
+    @org_id, @org_login, @action, @created_at, @raw, @source
+);
+
 -- name: EventGet :one
 -- EventGet returns one stored event by its identity.
 SELECT id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login,
@@ -52,9 +77,10 @@ SELECT created_at FROM events ORDER BY created_at DESC LIMIT 1;
 -- name: EventsDeleteOlderThan :execrows
 -- EventsDeleteOlderThan deletes at most max_rows of the oldest events created
 -- before cutoff (retention). Small batches keep each transaction, and the
--- locks the summary triggers take, short.
+-- locks the summary triggers take, short. The cutoff is repeated on the
+-- outer DELETE so that it reads only the partitions that can hold such rows.
 DELETE FROM events
-WHERE (id, created_at) IN (
+WHERE created_at < @cutoff::timestamptz AND (id, created_at) IN (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at < @cutoff::timestamptz
     ORDER BY e.created_at

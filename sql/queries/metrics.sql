@@ -70,64 +70,62 @@ FROM (
 WHERE g.gap_seconds IS NOT NULL
 ORDER BY g.created_at;
 
--- name: MetricsTypeCountsSince :many
--- MetricsTypeCountsSince counts the events of each type created at or after
--- since, optionally of one action, and finds the oldest of them (the same on
--- every row; one statement, so one snapshot and one round trip). It reads
--- at most about half of the hourly summary and half an hour of events:
--- first the oldest and newest stored events (two index probes) say which
--- side of since holds fewer events:
---   all:   since is at or before the oldest event: the all-time counts;
---   older: the all-time counts minus the whole hours before boundary;
---   newer: the whole hours from boundary on.
--- boundary is the hour boundary nearest to since (the caller passes it;
--- since itself when on the hour). In older and newer, the events between
--- since and boundary are then counted in events and taken away (boundary
--- before since) or added (boundary after since). A branch not chosen, or an
--- empty range, reads nothing.
-WITH mode AS MATERIALIZED (
-    SELECT CASE
-        WHEN min(e.created_at) IS NULL OR @since::timestamptz <= min(e.created_at) THEN 'all'
-        -- since - first < last - since, written so that sqlc can parse it
-        WHEN 2 * extract(epoch FROM @since::timestamptz)
-             < extract(epoch FROM min(e.created_at)) + extract(epoch FROM max(e.created_at)) THEN 'older'
-        ELSE 'newer'
-    END AS side
-    FROM events e
-)
-SELECT s.type, sum(s.events)::bigint AS events,
-       (SELECT min(e.created_at) FROM events e
-        WHERE e.created_at >= @since::timestamptz
-          AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-       )::timestamptz AS oldest
-FROM (
-    SELECT t.type, t.events FROM event_type_counts t
-    WHERE (SELECT m.side FROM mode m) IN ('all', 'older')
-      AND (sqlc.narg(action)::text IS NULL OR t.action = lower(sqlc.narg(action)::text))
-    UNION ALL
-    SELECT h.type, -h.events FROM event_hourly_counts h
-    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < @boundary::timestamptz
-      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
-    UNION ALL
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= @boundary::timestamptz
-      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
-    UNION ALL
-    SELECT e.type, -count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) <> 'all'
-      AND e.created_at >= @boundary::timestamptz AND e.created_at < @since::timestamptz
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-    GROUP BY e.type
-    UNION ALL
-    SELECT e.type, count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) <> 'all'
-      AND e.created_at >= @since::timestamptz AND e.created_at < @boundary::timestamptz
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-    GROUP BY e.type
-) s
-GROUP BY s.type
-HAVING sum(s.events) > 0
-ORDER BY s.type;
+-- The counts per type since a time (/metrics/events-total-count without a
+-- repository) read at most about half of the hourly summary and half an
+-- hour of events. The store first reads the oldest and newest stored events
+-- (StoredSpan), decides in Go which side of since holds fewer
+-- events, and then runs plain queries, all in one snapshot:
+--   since at or before the oldest event: the all-time counts;
+--   older side: the all-time counts minus the whole hours before boundary;
+--   newer side: the whole hours from boundary on;
+-- and, for either side, the events between since and boundary (the hour
+-- boundary nearest to since) counted in events, taken away or added.
+
+-- name: MetricsTypeCountsAll :many
+-- MetricsTypeCountsAll is the all-time count per type, optionally of one
+-- action (case-insensitive).
+SELECT t.type, sum(t.events)::bigint AS events
+FROM event_type_counts t
+WHERE sqlc.narg(action)::text IS NULL OR t.action = lower(sqlc.narg(action)::text)
+GROUP BY t.type;
+
+-- name: MetricsTypeCountsHoursBefore :many
+-- MetricsTypeCountsHoursBefore is the count per type of the whole hours
+-- before boundary, optionally of one action.
+SELECT h.type, sum(h.events)::bigint AS events
+FROM event_hourly_counts h
+WHERE h.hour < @boundary::timestamptz
+  AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+GROUP BY h.type;
+
+-- name: MetricsTypeCountsHoursFrom :many
+-- MetricsTypeCountsHoursFrom is the count per type of the whole hours from
+-- boundary on, optionally of one action.
+SELECT h.type, sum(h.events)::bigint AS events
+FROM event_hourly_counts h
+WHERE h.hour >= @boundary::timestamptz
+  AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+GROUP BY h.type;
+
+-- name: MetricsTypeCountsBetween :many
+-- MetricsTypeCountsBetween counts the events per type created in [from_at,
+-- to_at) (at most half an hour), optionally of one action, through
+-- events_created_idx.
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.created_at >= @from_at::timestamptz AND e.created_at < @to_at::timestamptz
+  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+GROUP BY e.type;
+
+-- name: MetricsOldestSince :many
+-- MetricsOldestSince is the created_at of the oldest event at or after
+-- since, optionally of one action (no row when none).
+SELECT e.created_at
+FROM events e
+WHERE e.created_at >= @since::timestamptz
+  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+ORDER BY e.created_at
+LIMIT 1;
 
 -- name: MetricsRepoTypeCountsSince :many
 -- MetricsRepoTypeCountsSince counts the events of each type of one

@@ -27,8 +27,10 @@ LEFT JOIN events n ON (n.id, n.created_at) = (
 );
 
 -- name: StatsSizes :one
--- StatsSizes is the disk space of the events table: rows alone, and with
--- its indexes and TOAST.
-SELECT pg_relation_size('events')::bigint       AS table_bytes,
-       pg_total_relation_size('events')::bigint AS total_bytes,
-       pg_database_size(current_database())::bigint AS database_bytes;
+-- StatsSizes is the disk space of events, summed over its partitions: rows
+-- alone, and with the indexes and TOAST; and the whole database's.
+SELECT coalesce(sum(pg_relation_size(t.relid)), 0)::bigint       AS table_bytes,
+       coalesce(sum(pg_total_relation_size(t.relid)), 0)::bigint AS total_bytes,
+       pg_database_size(current_database())::bigint AS database_bytes
+FROM pg_partition_tree('events') t
+WHERE t.isleaf;

@@ -9,13 +9,13 @@ import (
 	"context"
 )
 
-// iteratorForImportEventsCopy implements pgx.CopyFromSource.
-type iteratorForImportEventsCopy struct {
-	rows                 []ImportEventsCopyParams
+// iteratorForEventsCopy implements pgx.CopyFromSource.
+type iteratorForEventsCopy struct {
+	rows                 []EventsCopyParams
 	skippedFirstNextCall bool
 }
 
-func (r *iteratorForImportEventsCopy) Next() bool {
+func (r *iteratorForEventsCopy) Next() bool {
 	if len(r.rows) == 0 {
 		return false
 	}
@@ -27,7 +27,7 @@ func (r *iteratorForImportEventsCopy) Next() bool {
 	return len(r.rows) > 0
 }
 
-func (r iteratorForImportEventsCopy) Values() ([]interface{}, error) {
+func (r iteratorForEventsCopy) Values() ([]interface{}, error) {
 	return []interface{}{
 		r.rows[0].ID,
 		r.rows[0].Type,
@@ -44,58 +44,14 @@ func (r iteratorForImportEventsCopy) Values() ([]interface{}, error) {
 	}, nil
 }
 
-func (r iteratorForImportEventsCopy) Err() error {
+func (r iteratorForEventsCopy) Err() error {
 	return nil
 }
 
-// ImportEventsCopy COPYs events straight into the table, the fast path of
-// the import: the caller has left out every identity already stored (and
-// repeated ones). Should another writer store one of them meanwhile, the
-// COPY fails with a unique violation and the caller takes the staged path.
-func (q *Queries) ImportEventsCopy(ctx context.Context, arg []ImportEventsCopyParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"events"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw", "source"}, &iteratorForImportEventsCopy{rows: arg})
-}
-
-// iteratorForImportStagingCopy implements pgx.CopyFromSource.
-type iteratorForImportStagingCopy struct {
-	rows                 []ImportStagingCopyParams
-	skippedFirstNextCall bool
-}
-
-func (r *iteratorForImportStagingCopy) Next() bool {
-	if len(r.rows) == 0 {
-		return false
-	}
-	if !r.skippedFirstNextCall {
-		r.skippedFirstNextCall = true
-		return true
-	}
-	r.rows = r.rows[1:]
-	return len(r.rows) > 0
-}
-
-func (r iteratorForImportStagingCopy) Values() ([]interface{}, error) {
-	return []interface{}{
-		r.rows[0].ID,
-		r.rows[0].Type,
-		r.rows[0].ActorID,
-		r.rows[0].ActorLogin,
-		r.rows[0].RepoID,
-		r.rows[0].RepoName,
-		r.rows[0].OrgID,
-		r.rows[0].OrgLogin,
-		r.rows[0].Action,
-		r.rows[0].CreatedAt,
-		r.rows[0].Raw,
-		r.rows[0].Source,
-	}, nil
-}
-
-func (r iteratorForImportStagingCopy) Err() error {
-	return nil
-}
-
-// ImportStagingCopy loads a batch into the session's staging table with COPY.
-func (q *Queries) ImportStagingCopy(ctx context.Context, arg []ImportStagingCopyParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"import_staging"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw", "source"}, &iteratorForImportStagingCopy{rows: arg})
+// EventsCopy COPYs events straight into the table: the caller has left out
+// every identity already stored (and repeated ones). Should another writer
+// store one of them meanwhile, the COPY fails with a unique violation and
+// the caller sends the batch through EventsInsertBatch instead.
+func (q *Queries) EventsCopy(ctx context.Context, arg []EventsCopyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"events"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw", "source"}, &iteratorForEventsCopy{rows: arg})
 }

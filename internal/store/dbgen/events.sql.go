@@ -60,9 +60,24 @@ func (q *Queries) EventGet(ctx context.Context, arg EventGetParams) (EventGetRow
 	return i, err
 }
 
+type EventsCopyParams struct {
+	ID         int64
+	Type       string
+	ActorID    *int64
+	ActorLogin *string
+	RepoID     int64
+	RepoName   string
+	OrgID      *int64
+	OrgLogin   *string
+	Action     *string
+	CreatedAt  time.Time
+	Raw        []byte
+	Source     *EventSource
+}
+
 const eventsDeleteOlderThan = `-- name: EventsDeleteOlderThan :execrows
 DELETE FROM events
-WHERE (id, created_at) IN (
+WHERE created_at < $1::timestamptz AND (id, created_at) IN (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at < $1::timestamptz
     ORDER BY e.created_at
@@ -77,7 +92,8 @@ type EventsDeleteOlderThanParams struct {
 
 // EventsDeleteOlderThan deletes at most max_rows of the oldest events created
 // before cutoff (retention). Small batches keep each transaction, and the
-// locks the summary triggers take, short.
+// locks the summary triggers take, short. The cutoff is repeated on the
+// outer DELETE so that it reads only the partitions that can hold such rows.
 func (q *Queries) EventsDeleteOlderThan(ctx context.Context, arg EventsDeleteOlderThanParams) (int64, error) {
 	result, err := q.db.Exec(ctx, eventsDeleteOlderThan, arg.Cutoff, arg.MaxRows)
 	if err != nil {
@@ -132,7 +148,8 @@ type EventsInsertBatchParams struct {
 	Sources     []string
 }
 
-// EventsInsertBatch stores a batch of events in one statement. An event whose
+// EventsInsertBatch stores a batch of events in one statement, the path of a
+// batch another writer stored some of concurrently. An event whose
 // identity (id, created_at) is already stored, or repeated inside the batch,
 // is skipped; the affected-row count is the number of events newly stored.
 // The arrays are parallel (element i of each describes event i). Optional
@@ -173,4 +190,46 @@ func (q *Queries) EventsNewestCreatedAt(ctx context.Context) (time.Time, error) 
 	var created_at time.Time
 	err := row.Scan(&created_at)
 	return created_at, err
+}
+
+const eventsStoredIdentities = `-- name: EventsStoredIdentities :many
+SELECT e.id, e.created_at
+FROM events e
+JOIN (
+    SELECT unnest($1::bigint[]) AS id, unnest($2::timestamptz[]) AS created_at
+) AS u ON e.id = u.id AND e.created_at = u.created_at
+`
+
+type EventsStoredIdentitiesParams struct {
+	Ids        []int64
+	CreatedAts []time.Time
+}
+
+type EventsStoredIdentitiesRow struct {
+	ID        int64
+	CreatedAt time.Time
+}
+
+// EventsStoredIdentities returns which of a batch's identities (parallel
+// arrays of ids and created_at) are already stored: one primary-key probe
+// each (into the partition of its month). The writer then COPYs the others
+// straight into events.
+func (q *Queries) EventsStoredIdentities(ctx context.Context, arg EventsStoredIdentitiesParams) ([]EventsStoredIdentitiesRow, error) {
+	rows, err := q.db.Query(ctx, eventsStoredIdentities, arg.Ids, arg.CreatedAts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []EventsStoredIdentitiesRow
+	for rows.Next() {
+		var i EventsStoredIdentitiesRow
+		if err := rows.Scan(&i.ID, &i.CreatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -140,6 +140,42 @@ func (q *Queries) MetricsEventSpan(ctx context.Context, arg MetricsEventSpanPara
 	return i, err
 }
 
+const metricsOldestSince = `-- name: MetricsOldestSince :many
+SELECT e.created_at
+FROM events e
+WHERE e.created_at >= $1::timestamptz
+  AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+ORDER BY e.created_at
+LIMIT 1
+`
+
+type MetricsOldestSinceParams struct {
+	Since  time.Time
+	Action *string
+}
+
+// MetricsOldestSince is the created_at of the oldest event at or after
+// since, optionally of one action (no row when none).
+func (q *Queries) MetricsOldestSince(ctx context.Context, arg MetricsOldestSinceParams) ([]time.Time, error) {
+	rows, err := q.db.Query(ctx, metricsOldestSince, arg.Since, arg.Action)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []time.Time
+	for rows.Next() {
+		var created_at time.Time
+		if err := rows.Scan(&created_at); err != nil {
+			return nil, err
+		}
+		items = append(items, created_at)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const metricsRepoTypeCountsSince = `-- name: MetricsRepoTypeCountsSince :many
 SELECT r.type, w.events::bigint AS events,
     (SELECT e.created_at FROM events e
@@ -239,90 +275,165 @@ func (q *Queries) MetricsTopRepos(ctx context.Context, arg MetricsTopReposParams
 	return items, nil
 }
 
-const metricsTypeCountsSince = `-- name: MetricsTypeCountsSince :many
-WITH mode AS MATERIALIZED (
-    SELECT CASE
-        WHEN min(e.created_at) IS NULL OR $1::timestamptz <= min(e.created_at) THEN 'all'
-        -- since - first < last - since, written so that sqlc can parse it
-        WHEN 2 * extract(epoch FROM $1::timestamptz)
-             < extract(epoch FROM min(e.created_at)) + extract(epoch FROM max(e.created_at)) THEN 'older'
-        ELSE 'newer'
-    END AS side
-    FROM events e
-)
-SELECT s.type, sum(s.events)::bigint AS events,
-       (SELECT min(e.created_at) FROM events e
-        WHERE e.created_at >= $1::timestamptz
-          AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
-       )::timestamptz AS oldest
-FROM (
-    SELECT t.type, t.events FROM event_type_counts t
-    WHERE (SELECT m.side FROM mode m) IN ('all', 'older')
-      AND ($2::text IS NULL OR t.action = lower($2::text))
-    UNION ALL
-    SELECT h.type, -h.events FROM event_hourly_counts h
-    WHERE (SELECT m.side FROM mode m) = 'older' AND h.hour < $3::timestamptz
-      AND ($2::text IS NULL OR h.action = lower($2::text))
-    UNION ALL
-    SELECT h.type, h.events FROM event_hourly_counts h
-    WHERE (SELECT m.side FROM mode m) = 'newer' AND h.hour >= $3::timestamptz
-      AND ($2::text IS NULL OR h.action = lower($2::text))
-    UNION ALL
-    SELECT e.type, -count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) <> 'all'
-      AND e.created_at >= $3::timestamptz AND e.created_at < $1::timestamptz
-      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
-    GROUP BY e.type
-    UNION ALL
-    SELECT e.type, count(*) FROM events e
-    WHERE (SELECT m.side FROM mode m) <> 'all'
-      AND e.created_at >= $1::timestamptz AND e.created_at < $3::timestamptz
-      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
-    GROUP BY e.type
-) s
-GROUP BY s.type
-HAVING sum(s.events) > 0
-ORDER BY s.type
+const metricsTypeCountsAll = `-- name: MetricsTypeCountsAll :many
+
+SELECT t.type, sum(t.events)::bigint AS events
+FROM event_type_counts t
+WHERE $1::text IS NULL OR t.action = lower($1::text)
+GROUP BY t.type
 `
 
-type MetricsTypeCountsSinceParams struct {
-	Since    time.Time
-	Action   *string
-	Boundary time.Time
-}
-
-type MetricsTypeCountsSinceRow struct {
+type MetricsTypeCountsAllRow struct {
 	Type   string
 	Events int64
-	Oldest time.Time
 }
 
-// MetricsTypeCountsSince counts the events of each type created at or after
-// since, optionally of one action, and finds the oldest of them (the same on
-// every row; one statement, so one snapshot and one round trip). It reads
-// at most about half of the hourly summary and half an hour of events:
-// first the oldest and newest stored events (two index probes) say which
-// side of since holds fewer events:
+// The counts per type since a time (/metrics/events-total-count without a
+// repository) read at most about half of the hourly summary and half an
+// hour of events. The store first reads the oldest and newest stored events
+// (StoredSpan), decides in Go which side of since holds fewer
+// events, and then runs plain queries, all in one snapshot:
 //
-//	all:   since is at or before the oldest event: the all-time counts;
-//	older: the all-time counts minus the whole hours before boundary;
-//	newer: the whole hours from boundary on.
+//	since at or before the oldest event: the all-time counts;
+//	older side: the all-time counts minus the whole hours before boundary;
+//	newer side: the whole hours from boundary on;
 //
-// boundary is the hour boundary nearest to since (the caller passes it;
-// since itself when on the hour). In older and newer, the events between
-// since and boundary are then counted in events and taken away (boundary
-// before since) or added (boundary after since). A branch not chosen, or an
-// empty range, reads nothing.
-func (q *Queries) MetricsTypeCountsSince(ctx context.Context, arg MetricsTypeCountsSinceParams) ([]MetricsTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsTypeCountsSince, arg.Since, arg.Action, arg.Boundary)
+// and, for either side, the events between since and boundary (the hour
+// boundary nearest to since) counted in events, taken away or added.
+// MetricsTypeCountsAll is the all-time count per type, optionally of one
+// action (case-insensitive).
+func (q *Queries) MetricsTypeCountsAll(ctx context.Context, action *string) ([]MetricsTypeCountsAllRow, error) {
+	rows, err := q.db.Query(ctx, metricsTypeCountsAll, action)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []MetricsTypeCountsSinceRow
+	var items []MetricsTypeCountsAllRow
 	for rows.Next() {
-		var i MetricsTypeCountsSinceRow
-		if err := rows.Scan(&i.Type, &i.Events, &i.Oldest); err != nil {
+		var i MetricsTypeCountsAllRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsTypeCountsBetween = `-- name: MetricsTypeCountsBetween :many
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.created_at >= $1::timestamptz AND e.created_at < $2::timestamptz
+  AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
+GROUP BY e.type
+`
+
+type MetricsTypeCountsBetweenParams struct {
+	FromAt time.Time
+	ToAt   time.Time
+	Action *string
+}
+
+type MetricsTypeCountsBetweenRow struct {
+	Type   string
+	Events int64
+}
+
+// MetricsTypeCountsBetween counts the events per type created in [from_at,
+// to_at) (at most half an hour), optionally of one action, through
+// events_created_idx.
+func (q *Queries) MetricsTypeCountsBetween(ctx context.Context, arg MetricsTypeCountsBetweenParams) ([]MetricsTypeCountsBetweenRow, error) {
+	rows, err := q.db.Query(ctx, metricsTypeCountsBetween, arg.FromAt, arg.ToAt, arg.Action)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsTypeCountsBetweenRow
+	for rows.Next() {
+		var i MetricsTypeCountsBetweenRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsTypeCountsHoursBefore = `-- name: MetricsTypeCountsHoursBefore :many
+SELECT h.type, sum(h.events)::bigint AS events
+FROM event_hourly_counts h
+WHERE h.hour < $1::timestamptz
+  AND ($2::text IS NULL OR h.action = lower($2::text))
+GROUP BY h.type
+`
+
+type MetricsTypeCountsHoursBeforeParams struct {
+	Boundary time.Time
+	Action   *string
+}
+
+type MetricsTypeCountsHoursBeforeRow struct {
+	Type   string
+	Events int64
+}
+
+// MetricsTypeCountsHoursBefore is the count per type of the whole hours
+// before boundary, optionally of one action.
+func (q *Queries) MetricsTypeCountsHoursBefore(ctx context.Context, arg MetricsTypeCountsHoursBeforeParams) ([]MetricsTypeCountsHoursBeforeRow, error) {
+	rows, err := q.db.Query(ctx, metricsTypeCountsHoursBefore, arg.Boundary, arg.Action)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsTypeCountsHoursBeforeRow
+	for rows.Next() {
+		var i MetricsTypeCountsHoursBeforeRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsTypeCountsHoursFrom = `-- name: MetricsTypeCountsHoursFrom :many
+SELECT h.type, sum(h.events)::bigint AS events
+FROM event_hourly_counts h
+WHERE h.hour >= $1::timestamptz
+  AND ($2::text IS NULL OR h.action = lower($2::text))
+GROUP BY h.type
+`
+
+type MetricsTypeCountsHoursFromParams struct {
+	Boundary time.Time
+	Action   *string
+}
+
+type MetricsTypeCountsHoursFromRow struct {
+	Type   string
+	Events int64
+}
+
+// MetricsTypeCountsHoursFrom is the count per type of the whole hours from
+// boundary on, optionally of one action.
+func (q *Queries) MetricsTypeCountsHoursFrom(ctx context.Context, arg MetricsTypeCountsHoursFromParams) ([]MetricsTypeCountsHoursFromRow, error) {
+	rows, err := q.db.Query(ctx, metricsTypeCountsHoursFrom, arg.Boundary, arg.Action)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsTypeCountsHoursFromRow
+	for rows.Next() {
+		var i MetricsTypeCountsHoursFromRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -86,6 +86,12 @@ type EventHourlyCount struct {
 	Events int64
 }
 
+type EventPartition struct {
+	Name   string
+	FromAt time.Time
+	ToAt   time.Time
+}
+
 type EventTypeCount struct {
 	Type   string
 	Action string
@@ -107,21 +113,6 @@ type HourlySourceCount struct {
 	Hour   time.Time
 	Events int64
 	Polled int64
-}
-
-type ImportStaging struct {
-	ID         int64
-	Type       string
-	ActorID    int64
-	ActorLogin string
-	RepoID     int64
-	RepoName   string
-	OrgID      int64
-	OrgLogin   string
-	Action     string
-	CreatedAt  time.Time
-	Raw        []byte
-	Source     string
 }
 
 type PollerState struct {

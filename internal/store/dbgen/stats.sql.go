@@ -11,9 +11,11 @@ import (
 )
 
 const statsSizes = `-- name: StatsSizes :one
-SELECT pg_relation_size('events')::bigint       AS table_bytes,
-       pg_total_relation_size('events')::bigint AS total_bytes,
+SELECT coalesce(sum(pg_relation_size(t.relid)), 0)::bigint       AS table_bytes,
+       coalesce(sum(pg_total_relation_size(t.relid)), 0)::bigint AS total_bytes,
        pg_database_size(current_database())::bigint AS database_bytes
+FROM pg_partition_tree('events') t
+WHERE t.isleaf
 `
 
 type StatsSizesRow struct {
@@ -22,8 +24,8 @@ type StatsSizesRow struct {
 	DatabaseBytes int64
 }
 
-// StatsSizes is the disk space of the events table: rows alone, and with
-// its indexes and TOAST.
+// StatsSizes is the disk space of events, summed over its partitions: rows
+// alone, and with the indexes and TOAST; and the whole database's.
 func (q *Queries) StatsSizes(ctx context.Context) (StatsSizesRow, error) {
 	row := q.db.QueryRow(ctx, statsSizes)
 	var i StatsSizesRow

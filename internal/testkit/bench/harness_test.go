@@ -60,11 +60,14 @@ func markerPrefix(events, seed int64) string {
 	return fmt.Sprintf("ghevents bench: %d events, seed %d, schema %s, end ", events, seed, testdb.SchemaDigest()[:12])
 }
 
-// EnsureDataset returns the database ghevents_bench_<events> on the server
-// at serverURL, creating, migrating and filling it first when it is missing
-// or incomplete. Filling 10M events takes minutes; later runs reuse it.
+// EnsureDataset returns the database ghevents_bench_<events>_<schema> on the
+// server at serverURL (<schema>: the first 12 hex digits of the schema
+// digest, so branches with different migrations each keep their own data set
+// on a shared server), creating, migrating and filling it first when it is
+// missing or incomplete. Filling 10M events takes minutes; later runs reuse
+// it.
 func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, logf func(string, ...any)) (Dataset, error) {
-	name := fmt.Sprintf("ghevents_bench_%d", events)
+	name := fmt.Sprintf("ghevents_bench_%d_%s", events, testdb.SchemaDigest()[:12])
 	admin, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
 		return Dataset{}, fmt.Errorf("connect to %s: %w", redact(serverURL), err)
@@ -156,7 +159,7 @@ func load(ctx context.Context, s *store.Store, o gen.Options, logf func(string, 
 	for range 2 {
 		wg.Go(func() {
 			for b := range pipe {
-				n, err := s.ImportEvents(ctx, b)
+				n, err := s.InsertEvents(ctx, b)
 				if err != nil {
 					errc <- err
 					return

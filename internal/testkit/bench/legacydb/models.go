@@ -86,6 +86,12 @@ type EventHourlyCount struct {
 	Events int64
 }
 
+type EventPartition struct {
+	Name   string
+	FromAt time.Time
+	ToAt   time.Time
+}
+
 type EventTypeCount struct {
 	Type   string
 	Action string
