@@ -445,8 +445,9 @@ func (f *Follower) tryHour(ctx context.Context, hour time.Time, url string) (out
 		f.log.Warn("cannot record a GH Archive hour as done", slog.Time("hour", hour), slog.String("error", err.Error()))
 		return failed, err.Error()
 	}
-	f.metrics.HoursImported.Inc()
+	// Events first: a reader that sees the hour counted sees its events.
 	f.metrics.EventsStored.Add(float64(res.Stored))
+	f.metrics.HoursImported.Inc()
 	f.log.Info("GH Archive hour imported", slog.Time("hour", hour), slog.Int("events", len(ids)),
 		slog.Int64("stored", res.Stored), slog.Int64("seen_before", seen), slog.Int64("bad_lines", res.BadLines))
 	return imported, ""
