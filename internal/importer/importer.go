@@ -404,7 +404,8 @@ func (f *fileState) finishLocked(r *run) {
 	r.im.o.Progress.FileDone(f.res)
 }
 
-// snapshot is a file's progress so far.
+// snapshot is a file's progress so far. The caller holds f.mu (its size
+// is set under it when the file opens).
 func (f *fileState) snapshot() Snapshot {
 	return Snapshot{
 		Name: f.src.name, Size: f.res.Size, Bytes: f.bytes.Load(), Events: f.events.Load(),
@@ -429,9 +430,13 @@ func (r *run) tick() func() {
 			for _, f := range r.files {
 				f.mu.Lock()
 				active := f.started && !f.done
+				var snap Snapshot
+				if active {
+					snap = f.snapshot()
+				}
 				f.mu.Unlock()
 				if active {
-					r.im.o.Progress.Update(f.snapshot())
+					r.im.o.Progress.Update(snap)
 				}
 			}
 		}

@@ -15,8 +15,11 @@
 -- whole hours [hours_from, hours_to) come from the hourly summary
 -- (hours_to NULL: every hour from hours_from on), the partial hours at
 -- either end, [head_from, head_to) and [tail_from, tail_to), from events
--- through events_created_idx or events_type_created_idx (index-only); an
--- empty range reads nothing.
+-- through events_created_idx or events_type_created_idx (index-only: one
+-- range scan each, which an OR of the two would turn into a bitmap scan of
+-- the table); an empty range reads nothing. No ORDER BY: the store places
+-- each row in its bucket (sorting by type in the database's collation cost
+-- more than the rest of the query).
 SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
 FROM (
     SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), h.hour, '2001-01-01 00:00:00+00'::timestamptz),
@@ -32,20 +35,26 @@ FROM (
                  @last_bucket::timestamptz),
            e.type, 1
     FROM events e
-    WHERE ((e.created_at >= @head_from::timestamptz AND e.created_at < @head_to::timestamptz)
-        OR (e.created_at >= @tail_from::timestamptz AND e.created_at < @tail_to::timestamptz))
+    WHERE e.created_at >= @head_from::timestamptz AND e.created_at < @head_to::timestamptz
+      AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+                 @last_bucket::timestamptz),
+           e.type, 1
+    FROM events e
+    WHERE e.created_at >= @tail_from::timestamptz AND e.created_at < @tail_to::timestamptz
       AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
 ) s
-GROUP BY 1, 2
-ORDER BY 1, 2;
+GROUP BY 1, 2;
 
 -- name: TimelineFromEvents :many
 -- TimelineFromEvents counts the events of a window per bucket and type in
 -- events, optionally of one type, one repository (case-insensitive, through
 -- events_repo_type_created_idx) and one action: for minute buckets, and
 -- for every bucket of one repository (the summaries do not keep
--- repositories by time).
+-- repositories by time). No ORDER BY, as in TimelineFromSummary.
 SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
              @last_bucket::timestamptz)::timestamptz AS bucket,
        e.type, count(*)::bigint AS events
@@ -55,8 +64,7 @@ WHERE e.created_at >= @since::timestamptz
   AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
   AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
   AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-GROUP BY 1, 2
-ORDER BY 1, 2;
+GROUP BY 1, 2;
 
 -- name: WindowOldest :one
 -- WindowOldest is the created_at of the oldest event of a window, optionally
@@ -101,8 +109,9 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
 -- one type created in a window, most first, then by name (case-insensitive,
 -- bytewise, as MetricsTopRepos), at most max_rows, each row carrying how many
 -- repositories qualify in all (no row: none). The window's events of the
--- type are found through events_type_created_idx; the names, the spelling of
--- each repository's newest event, are joined for the rows returned only.
+-- type are read from events_type_created_idx alone (it includes repo_key,
+-- migration 008); the names, the spelling of each repository's newest event,
+-- are joined for the rows returned only.
 WITH w AS (
     SELECT e.repo_key, count(*) AS events
     FROM events e

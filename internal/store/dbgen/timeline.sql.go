@@ -21,7 +21,6 @@ WHERE e.created_at >= $3::timestamptz
   AND ($6::text IS NULL OR e.repo_key = lower($6::text))
   AND ($7::text IS NULL OR lower(e.action) = lower($7::text))
 GROUP BY 1, 2
-ORDER BY 1, 2
 `
 
 type TimelineFromEventsParams struct {
@@ -44,7 +43,7 @@ type TimelineFromEventsRow struct {
 // events, optionally of one type, one repository (case-insensitive, through
 // events_repo_type_created_idx) and one action: for minute buckets, and
 // for every bucket of one repository (the summaries do not keep
-// repositories by time).
+// repositories by time). No ORDER BY, as in TimelineFromSummary.
 func (q *Queries) TimelineFromEvents(ctx context.Context, arg TimelineFromEventsParams) ([]TimelineFromEventsRow, error) {
 	rows, err := q.db.Query(ctx, timelineFromEvents,
 		arg.BucketSeconds,
@@ -90,13 +89,19 @@ FROM (
                  $2::timestamptz),
            e.type, 1
     FROM events e
-    WHERE ((e.created_at >= $7::timestamptz AND e.created_at < $8::timestamptz)
-        OR (e.created_at >= $9::timestamptz AND e.created_at < $10::timestamptz))
+    WHERE e.created_at >= $7::timestamptz AND e.created_at < $8::timestamptz
+      AND ($5::text IS NULL OR e.type = $5::text)
+      AND ($6::text IS NULL OR lower(e.action) = lower($6::text))
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz),
+           e.type, 1
+    FROM events e
+    WHERE e.created_at >= $9::timestamptz AND e.created_at < $10::timestamptz
       AND ($5::text IS NULL OR e.type = $5::text)
       AND ($6::text IS NULL OR lower(e.action) = lower($6::text))
 ) s
 GROUP BY 1, 2
-ORDER BY 1, 2
 `
 
 type TimelineFromSummaryParams struct {
@@ -133,8 +138,11 @@ type TimelineFromSummaryRow struct {
 // whole hours [hours_from, hours_to) come from the hourly summary
 // (hours_to NULL: every hour from hours_from on), the partial hours at
 // either end, [head_from, head_to) and [tail_from, tail_to), from events
-// through events_created_idx or events_type_created_idx (index-only); an
-// empty range reads nothing.
+// through events_created_idx or events_type_created_idx (index-only: one
+// range scan each, which an OR of the two would turn into a bitmap scan of
+// the table); an empty range reads nothing. No ORDER BY: the store places
+// each row in its bucket (sorting by type in the database's collation cost
+// more than the rest of the query).
 func (q *Queries) TimelineFromSummary(ctx context.Context, arg TimelineFromSummaryParams) ([]TimelineFromSummaryRow, error) {
 	rows, err := q.db.Query(ctx, timelineFromSummary,
 		arg.BucketSeconds,
@@ -276,8 +284,9 @@ type WindowTopReposRow struct {
 // one type created in a window, most first, then by name (case-insensitive,
 // bytewise, as MetricsTopRepos), at most max_rows, each row carrying how many
 // repositories qualify in all (no row: none). The window's events of the
-// type are found through events_type_created_idx; the names, the spelling of
-// each repository's newest event, are joined for the rows returned only.
+// type are read from events_type_created_idx alone (it includes repo_key,
+// migration 008); the names, the spelling of each repository's newest event,
+// are joined for the rows returned only.
 func (q *Queries) WindowTopRepos(ctx context.Context, arg WindowTopReposParams) ([]WindowTopReposRow, error) {
 	rows, err := q.db.Query(ctx, windowTopRepos,
 		arg.EventType,
