@@ -161,6 +161,7 @@ func Register(api huma.API, cfg Config) *Server {
 	api.UseMiddleware(refuseRepeatedParameters(api))
 	s.registerMetrics(api)
 	s.registerTimeline(api)
+	s.registerCoverage(api)
 	s.registerCharts(api)
 	s.registerTimelineChart(api)
 	describeErrors(api.OpenAPI())

@@ -105,6 +105,7 @@ func TestPagesInHeadlessChromium(t *testing.T) {
 		{"multiple-events-repos", "/visualization/multiple-events-repos?event_type=ForkEvent&minimal_events_count=1", `html[data-chart-finished="true"]`, "#chart"},
 		{"events-timeline", "/visualization/events-timeline?offset=14400", `html[data-chart-finished="true"]`, "#chart"},
 		{"events-timeline-star-history", "/visualization/events-timeline?offset=86400&event_type=WatchEvent&repository_name=octo/hello&cumulative=true", `html[data-chart-finished="true"]`, "#chart"},
+		{"coverage", "/visualization/coverage?offset=31536000", `html[data-chart-finished="true"]`, "#chart"},
 		{"index", "/visualization", `form.chart-form`, "main"},
 		{"docs", "/docs", `.swagger-ui .opblock`, "#swagger-ui"},
 	}

@@ -114,6 +114,70 @@ func (s *Server) registerCharts(api huma.API) {
 		Tags:        []string{"visualization"},
 		Responses:   htmlResponses("An HTML page with the chart.", true),
 	}, s.reposChart)
+
+	huma.Register(api, huma.Operation{
+		OperationID: "visualization-coverage",
+		Method:      http.MethodGet,
+		Path:        "/visualization/coverage",
+		Summary:     "Chart: how complete each hour is",
+		Description: "Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only " +
+			"GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; " +
+			"the numbers of /metrics/coverage.",
+		Tags:      []string{"visualization"},
+		Responses: htmlResponses("An HTML page with the chart.", true),
+	}, s.coverageChart)
+}
+
+// CoverageChartInput is the query of /visualization/coverage.
+type CoverageChartInput = CoverageQuery
+
+func (s *Server) coverageChart(ctx context.Context, in *CoverageChartInput) (*htmlPage, error) {
+	cov, err := s.coverage(ctx, s.cfg.Store, in.Offset, s.coverageWindow(in.Offset, in.given()))
+	if err != nil {
+		return nil, err
+	}
+	hours := make([]charts.CoverageHour, len(cov.Hours))
+	var archive, seen, imported int64
+	for i, h := range cov.Hours {
+		hours[i] = charts.CoverageHour{Hour: h.Hour, Events: h.Events, Archive: h.ArchiveEvents, SeenBefore: h.SeenBeforeArchive}
+		if h.ArchiveEvents != nil {
+			imported++
+			archive += *h.ArchiveEvents
+			seen += *h.SeenBeforeArchive
+		}
+	}
+	subtitle := fmt.Sprintf("since %s · %s, %s imported from GH Archive", cov.Since.Format(time.RFC3339),
+		charts.Plural(int64(len(hours)), "hour"), charts.Thousands(imported))
+	if archive > 0 {
+		subtitle += fmt.Sprintf(" · of their %s, ghevents had %s before GH Archive (%s%%)", charts.Plural(archive, "event"),
+			charts.Thousands(seen), strconv.FormatFloat(math.Round(1000*float64(seen)/float64(archive))/10, 'f', -1, 64))
+	}
+	if cov.HoursOmitted > 0 {
+		subtitle += fmt.Sprintf(" · the %s before are left out", charts.Plural(cov.HoursOmitted, "older hour"))
+	}
+	q := url.Values{"offset": {strconv.FormatInt(in.Offset, 10)}}
+	if cov.Until != nil {
+		q.Set("until", cov.Until.Format(time.RFC3339))
+		subtitle += " · until " + cov.Until.Format(time.RFC3339)
+	}
+	page := charts.Page{
+		Title:    "How complete each hour is, last " + humanWindow(in.Offset),
+		Subtitle: subtitle,
+		Option:   charts.CoverageOption(hours),
+		Links:    []charts.Link{{Text: "The same numbers as JSON", URL: "/metrics/coverage?" + q.Encode()}},
+	}
+	switch {
+	case len(hours) == 0:
+		notice, err := s.nothingMatched(ctx, "no event is stored and no GH Archive hour was imported since "+cov.Since.Format("2006-01-02 15:04 UTC"))
+		if err != nil {
+			return nil, err
+		}
+		page.Notice = notice
+	case imported == 0:
+		page.Notice = "No GH Archive hour of this window was imported, so there is nothing to compare the stored events with: " +
+			"set GHARCHIVE_FOLLOW=true to follow GH Archive (see the README, How complete is the data)."
+	}
+	return s.renderPage(page)
 }
 
 func (s *Server) avgTimeChart(ctx context.Context, in *AvgTimeChartInput) (*htmlPage, error) {
@@ -361,6 +425,7 @@ func (s *Server) index(ctx context.Context, _ *struct{}) (*htmlPage, error) {
 		charts.ReposForm(model.EventTypes, st, nil),
 		charts.TotalCountForm(st, nil),
 		charts.AvgTimeForm(model.EventTypes, nil),
+		charts.CoverageForm(nil),
 	})
 	if err != nil {
 		return nil, s.renderError(err)

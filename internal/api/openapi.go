@@ -37,6 +37,10 @@ var Problem422Examples = map[string]struct {
 		"type": "about:blank", "title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
 		"errors": []any{map[string]any{"message": "offset 604800 is more than 2000 buckets of a minute: with bucket=minute, offset is at most 120000", "location": "query.offset", "value": 604800}},
 	}},
+	"/metrics/coverage": {"offset=0", map[string]any{
+		"type": "about:blank", "title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+		"errors": []any{map[string]any{"message": "expected number >= 1", "location": "query.offset", "value": 0}},
+	}},
 	"/metrics/multiple-events-repos": {"event_type=WatchEvent&limit=20000", map[string]any{
 		"type": "about:blank", "title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
 		"errors": []any{map[string]any{"message": "expected number <= 10000", "location": "query.limit", "value": 20000}},

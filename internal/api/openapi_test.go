@@ -232,8 +232,8 @@ func TestOpenAPIDocumentForClients(t *testing.T) {
 				}
 			}
 		}
-		if examples != 16 {
-			t.Errorf("%s: %d error examples, want 16 (4 statuses × 4 metrics)", path, examples)
+		if examples != 20 {
+			t.Errorf("%s: %d error examples, want 20 (4 statuses × 5 metrics)", path, examples)
 		}
 	}
 }

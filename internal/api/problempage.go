@@ -108,6 +108,8 @@ func (s *Server) pageForm(r *http.Request) charts.Form {
 		return charts.TotalCountForm(st, q)
 	case "/visualization/events-timeline":
 		return charts.TimelineForm(model.EventTypes, st, q)
+	case "/visualization/coverage":
+		return charts.CoverageForm(q)
 	default:
 		return charts.ReposForm(model.EventTypes, st, q)
 	}

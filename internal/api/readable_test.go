@@ -99,6 +99,19 @@ func TestChartsReadableOnPhoneAndDesktop(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := time.Date(2015, 1, 1, 1, 0, 0, 0, time.UTC)
+	// The coverage chart's hours: the day before, as a follower would have
+	// recorded it (files of 7,000 to 9,300 events, 900 to 1,360 of them
+	// seen before), and the hour imported (every event seen before GH
+	// Archive: `ghevents import` stored them).
+	for i := range 23 {
+		h := clock.Add(-time.Duration(24-i) * time.Hour)
+		if _, err := s.GHArchiveHourDone(context.Background(), "http://mirror/", h, int64(7000+100*i), int64(900+20*i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.GHArchiveHourDone(context.Background(), "http://mirror/", clock.Add(-time.Hour), 7702, 7702); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(api.New(api.Config{Store: s, Now: func() time.Time { return clock }, Version: "test"}))
 	defer srv.Close()
 	bctx := newBrowser(t, browser)
@@ -128,6 +141,11 @@ func TestChartsReadableOnPhoneAndDesktop(t *testing.T) {
 		{"types", "/visualization/events-total-count?offset=7200", func(t *testing.T, l layout) {
 			if !contains(l.Texts, "4,280") || !contains(l.Texts, "CommitCommentEvent") {
 				t.Errorf("bar labels: want 4,280 (with its separator) and the whole CommitCommentEvent: %q", l.Texts)
+			}
+		}},
+		{"coverage-day", "/visualization/coverage?offset=86400", func(t *testing.T, l layout) {
+			if !contains(l.Texts, "seen before GH Archive") || !contains(l.Texts, "coverage (%)") {
+				t.Errorf("coverage chart: want its legend and axis names: %q", l.Texts)
 			}
 		}},
 		{"repos-100", "/visualization/multiple-events-repos?event_type=PushEvent&minimal_events_count=1", func(t *testing.T, l layout) {

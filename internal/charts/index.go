@@ -196,6 +196,24 @@ func ReposForm(eventTypes []string, st Stored, q url.Values) Form {
 	}
 }
 
+// CoverageForm is the form of /visualization/coverage, filled with q.
+func CoverageForm(q url.Values) Form {
+	windows := []Window{{86400, "day"}, {604800, "week"}, {2592000, "30 days"}, {7776000, "90 days"}}
+	values := make([]string, len(windows))
+	labels := make([]string, len(windows))
+	for i, w := range windows {
+		values[i], labels[i] = strconv.FormatInt(w.Seconds, 10), w.Label
+	}
+	return Form{
+		Action: "/visualization/coverage", ID: "form-coverage",
+		Title: "How complete each hour is",
+		Help:  "Per hour, the GH Archive events ghevents had already seen and those only GH Archive had, and the coverage.",
+		Fields: []Field{
+			{Label: "Last", Name: "offset", Options: options(values, labels, get(q, "offset", "86400"))},
+		},
+	}
+}
+
 const pageHead = `<!doctype html>
 <html lang="en">
 <head>

@@ -36,6 +36,10 @@ func runCommand() command {
 				if err != nil {
 					return err
 				}
+				if !a.cfg.GHArchiveFollow {
+					a.log.Info("the Events API shows a sample of the public events: set GHARCHIVE_FOLLOW=true (in .env) to store every one from GH Archive, and see /metrics/coverage",
+						slog.String("readme", "How complete is the data"))
+				}
 				checks := append([]telemetry.Check{{Name: "database", Fn: s.CheckReady}}, pl.checks()...)
 				return runAll(ctx, a.log,
 					named{"poller", pl.run},

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +39,15 @@ type Config struct {
 	CORSOrigins   Origins `env:"CORS_ORIGINS" desc:"web pages of other origins allowed to call the API from a browser: empty (off), * (any), or a comma-separated list of origins such as https://a.example,http://localhost:3000" expect:"empty, *, or a comma-separated list of origins (scheme://host[:port], no path) such as https://a.example,http://localhost:3000"`
 
 	GitHubEventsURL url.URL `env:"GITHUB_EVENTS_URL" envDefault:"https://api.github.com/events" desc:"the Events API to poll; any URL serving the same API (GitHub Enterprise, a mirror)" expect:"an absolute http(s) URL"`
+	GitHubWatch     Watch   `env:"GITHUB_WATCH" desc:"repositories, organisations and users to poll each as its own feed besides the public one, comma-separated: repo:owner/name, org:login, user:login (resolved against GITHUB_EVENTS_URL without its final /events)" expect:"a comma-separated list of repo:owner/name, org:login or user:login"`
+	GitHubFirehose  bool    `env:"GITHUB_FIREHOSE" envDefault:"true" desc:"false stops polling the public feed (GITHUB_EVENTS_URL) and polls only the GITHUB_WATCH feeds" expect:"true or false"`
 	GitHubToken     Secret  `env:"GITHUB_TOKEN" secret:"true" desc:"optional token: 5,000 requests an hour instead of 60; never logged" expect:"a GitHub token"`
+
+	GHArchiveFollow   bool          `env:"GHARCHIVE_FOLLOW" envDefault:"false" desc:"true makes the polling process (ghevents poll and run; the elected leader only) import every GH Archive hour once it is published, so every public event is stored, not only what the Events API shows" expect:"true or false"`
+	GHArchivePayload  bool          `env:"GHARCHIVE_PAYLOAD" envDefault:"false" desc:"true keeps the raw JSON of the events the follower imports (tens of GB a day at 2021 activity instead of a few)" expect:"true or false"`
+	GHArchiveURL      url.URL       `env:"GHARCHIVE_URL" envDefault:"https://data.gharchive.org/" desc:"where the follower fetches the hour files YYYY-MM-DD-H.json.gz: GH Archive or a mirror in the same layout" expect:"an absolute http(s) URL such as https://data.gharchive.org/"`
+	GHArchiveSince    ArchiveHour   `env:"GHARCHIVE_SINCE" desc:"the first hour the follower fetches when it has fetched nothing yet from GHARCHIVE_URL (an RFC 3339 hour such as 2024-01-01T05:00:00Z, or a date), from 2015-01-01 on; empty means the last complete hour; once state exists, the state wins" expect:"empty, an RFC 3339 hour such as 2024-01-01T05:00:00Z or a date such as 2024-01-01, from 2015-01-01 on"`
+	GHArchiveGapAfter time.Duration `env:"GHARCHIVE_GAP_AFTER" envDefault:"24h" desc:"an hour file still missing (404) this long after the hour's end is a gap: counted, logged, tried again once a day, and the follower moves on" expect:"a duration from 1h to 720h, such as 24h"`
 
 	PollWorkers   int           `env:"POLL_WORKERS" envDefault:"2" desc:"insert workers taking pages from the queue" expect:"a whole number from 1 to 64"`
 	PollQueueSize int           `env:"POLL_QUEUE_SIZE" envDefault:"1000" desc:"pages the queue between fetching and inserting holds before fetching waits" expect:"a whole number from 1 to 1000000"`
@@ -60,6 +69,102 @@ type Config struct {
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info" desc:"least level logged: debug, info, warn or error" expect:"one of debug, info, warn, error"`
 	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"text" desc:"log line format: text (for terminals) or json (for containers)" expect:"text or json"`
 }
+
+// WatchEntry is one watched feed of GITHUB_WATCH.
+type WatchEntry struct {
+	// Kind is "repo", "org" or "user"; Name is owner/name or a login.
+	Kind, Name string
+}
+
+// String is the entry as written: repo:owner/name.
+func (w WatchEntry) String() string { return w.Kind + ":" + w.Name }
+
+// Path is the feed's path below the API's base: /repos/{owner}/{name}/events,
+// /orgs/{login}/events or /users/{login}/events/public.
+func (w WatchEntry) Path() string {
+	switch w.Kind {
+	case "repo":
+		return "/repos/" + w.Name + "/events"
+	case "org":
+		return "/orgs/" + w.Name + "/events"
+	default:
+		return "/users/" + w.Name + "/events/public"
+	}
+}
+
+// Watch is GITHUB_WATCH: the entries, and the first one that is not
+// valid (checked by validate, so the error can name it).
+type Watch struct {
+	Entries []WatchEntry
+	bad     string
+}
+
+var (
+	loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	repoPattern  = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+)
+
+// UnmarshalText parses the comma-separated entries; a bad one is kept
+// for validate to report.
+func (w *Watch) UnmarshalText(b []byte) error {
+	*w = Watch{}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		kind, name, ok := strings.Cut(part, ":")
+		kind = strings.ToLower(kind)
+		valid := ok && ((kind == "repo" && repoPattern.MatchString(name) && !strings.HasSuffix(name, "/.") && !strings.HasSuffix(name, "/..")) ||
+			((kind == "org" || kind == "user") && loginPattern.MatchString(name)))
+		if !valid {
+			if w.bad == "" {
+				w.bad = part
+			}
+			continue
+		}
+		e := WatchEntry{Kind: kind, Name: name}
+		if key := strings.ToLower(e.String()); !seen[key] {
+			seen[key] = true
+			w.Entries = append(w.Entries, e)
+		}
+	}
+	return nil
+}
+
+// ArchiveHour is an hour of GH Archive (GHARCHIVE_SINCE); zero when unset.
+type ArchiveHour time.Time
+
+// FirstArchiveHour is the first hour GH Archive serves in the layout the
+// importer reads (older dumps have another).
+var FirstArchiveHour = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// UnmarshalText parses an RFC 3339 time on the hour or a date (its first
+// hour).
+func (h *ArchiveHour) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		*h = ArchiveHour{}
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		t, err = time.Parse(time.RFC3339, s)
+		if err != nil {
+			return err
+		}
+		if !t.Equal(t.Truncate(time.Hour)) {
+			return fmt.Errorf("%q is not on the hour", s)
+		}
+	}
+	*h = ArchiveHour(t.UTC())
+	return nil
+}
+
+// Time is the hour (zero when unset).
+func (h ArchiveHour) Time() time.Time { return time.Time(h) }
 
 // LogFormat is how log lines are written.
 type LogFormat string
@@ -288,6 +393,21 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	check(c.HTTPRateLimit >= 0 && c.HTTPRateLimit <= 1_000_000, "HTTPRateLimit") // NaN fails both
 	check(c.HTTPRateBurst >= 1 && c.HTTPRateBurst <= 100_000, "HTTPRateBurst")
 	check((c.GitHubEventsURL.Scheme == "http" || c.GitHubEventsURL.Scheme == "https") && c.GitHubEventsURL.Host != "", "GitHubEventsURL")
+	check((c.GHArchiveURL.Scheme == "http" || c.GHArchiveURL.Scheme == "https") && c.GHArchiveURL.Host != "" &&
+		c.GHArchiveURL.RawQuery == "" && c.GHArchiveURL.Fragment == "", "GHArchiveURL")
+	check(c.GHArchiveSince.Time().IsZero() || !c.GHArchiveSince.Time().Before(FirstArchiveHour), "GHArchiveSince")
+	check(c.GHArchiveGapAfter >= time.Hour && c.GHArchiveGapAfter <= 720*time.Hour, "GHArchiveGapAfter")
+	if c.GitHubWatch.bad != "" {
+		e := fieldError("GitHubWatch", envMap)
+		e.Value = c.GitHubWatch.bad
+		e.Expected = "each entry repo:owner/name, org:login or user:login"
+		errs = append(errs, e)
+	}
+	if !c.GitHubFirehose && len(c.GitHubWatch.Entries) == 0 {
+		e := fieldError("GitHubFirehose", envMap)
+		e.Expected = "true, or GITHUB_WATCH set: with neither there is nothing to poll"
+		errs = append(errs, e)
+	}
 	check(c.PollWorkers >= 1 && c.PollWorkers <= 64, "PollWorkers")
 	check(c.PollQueueSize >= 1 && c.PollQueueSize <= 1_000_000, "PollQueueSize")
 	check(c.PollInterval >= time.Second, "PollInterval")

@@ -56,6 +56,53 @@ func TestValues(t *testing.T) {
 	}
 }
 
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load([]string{"GITHUB_WATCH= repo:torvalds/linux , org:golang,user:octocat,REPO:Torvalds/Linux,repo:a/b.c_d-e", "GITHUB_FIREHOSE=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range cfg.GitHubWatch.Entries {
+		got = append(got, e.String()+" "+e.Path())
+	}
+	want := []string{"repo:torvalds/linux /repos/torvalds/linux/events", "org:golang /orgs/golang/events",
+		"user:octocat /users/octocat/events/public", "repo:a/b.c_d-e /repos/a/b.c_d-e/events"}
+	if !slices.Equal(got, want) || cfg.GitHubFirehose {
+		t.Fatalf("entries %q (firehose %v), want %q", got, cfg.GitHubFirehose, want)
+	}
+	if cfg, err := config.Load(nil); err != nil || !cfg.GitHubFirehose || len(cfg.GitHubWatch.Entries) != 0 {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+}
+
+func TestGHArchive(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GHArchiveFollow || cfg.GHArchivePayload || cfg.GHArchiveURL.String() != "https://data.gharchive.org/" ||
+		!cfg.GHArchiveSince.Time().IsZero() || cfg.GHArchiveGapAfter != 24*time.Hour {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	for since, want := range map[string]time.Time{
+		"2015-01-01":                time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC),
+		"2024-03-05T07:00:00Z":      time.Date(2024, 3, 5, 7, 0, 0, 0, time.UTC),
+		"2024-03-05T09:00:00+02:00": time.Date(2024, 3, 5, 7, 0, 0, 0, time.UTC),
+	} {
+		cfg, err := config.Load([]string{"GHARCHIVE_FOLLOW=true", "GHARCHIVE_PAYLOAD=true", "GHARCHIVE_URL=http://mirror.local/gh/",
+			"GHARCHIVE_SINCE=" + since, "GHARCHIVE_GAP_AFTER=2h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cfg.GHArchiveFollow || !cfg.GHArchivePayload || cfg.GHArchiveURL.String() != "http://mirror.local/gh/" ||
+			!cfg.GHArchiveSince.Time().Equal(want) || cfg.GHArchiveGapAfter != 2*time.Hour {
+			t.Errorf("GHARCHIVE_SINCE=%s: %+v, want since %v", since, cfg, want)
+		}
+	}
+}
+
 func TestErrorsNameVariableValueAndExpectation(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -89,6 +136,20 @@ func TestErrorsNameVariableValueAndExpectation(t *testing.T) {
 		{"RETENTION=soon", `invalid RETENTION="soon": expected off, or a duration of at least 1h such as 90d or 720h`},
 		{"RETENTION=0d", `invalid RETENTION="0d": expected off, or a duration of at least 1h such as 90d or 720h`},
 		{"RETENTION=30m", `invalid RETENTION="30m": expected off, or a duration of at least 1h such as 90d or 720h`},
+		{"GHARCHIVE_FOLLOW=yes please", `invalid GHARCHIVE_FOLLOW="yes please": expected true or false`},
+		{"GHARCHIVE_PAYLOAD=2", `invalid GHARCHIVE_PAYLOAD="2": expected true or false`},
+		{"GHARCHIVE_URL=data.gharchive.org", `invalid GHARCHIVE_URL="data.gharchive.org": expected an absolute http(s) URL such as https://data.gharchive.org/`},
+		{"GHARCHIVE_SINCE=2014-12-31", `invalid GHARCHIVE_SINCE="2014-12-31": expected empty, an RFC 3339 hour such as 2024-01-01T05:00:00Z or a date such as 2024-01-01, from 2015-01-01 on`},
+		{"GHARCHIVE_SINCE=2024-01-01T05:30:00Z", `invalid GHARCHIVE_SINCE="2024-01-01T05:30:00Z": expected empty, an RFC 3339 hour such as 2024-01-01T05:00:00Z or a date such as 2024-01-01, from 2015-01-01 on`},
+		{"GHARCHIVE_SINCE=yesterday", `invalid GHARCHIVE_SINCE="yesterday": expected empty, an RFC 3339 hour such as 2024-01-01T05:00:00Z or a date such as 2024-01-01, from 2015-01-01 on`},
+		{"GHARCHIVE_GAP_AFTER=10m", `invalid GHARCHIVE_GAP_AFTER="10m": expected a duration from 1h to 720h, such as 24h`},
+		{"GITHUB_WATCH=repo:torvalds/linux,repo:nope", `invalid GITHUB_WATCH="repo:nope": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=team:x", `invalid GITHUB_WATCH="team:x": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=org:-bad", `invalid GITHUB_WATCH="org:-bad": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=user:a/b", `invalid GITHUB_WATCH="user:a/b": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_WATCH=repo:a/..", `invalid GITHUB_WATCH="repo:a/..": expected each entry repo:owner/name, org:login or user:login`},
+		{"GITHUB_FIREHOSE=false", `invalid GITHUB_FIREHOSE="false": expected true, or GITHUB_WATCH set: with neither there is nothing to poll`},
+		{"GITHUB_FIREHOSE=maybe", `invalid GITHUB_FIREHOSE="maybe": expected true or false`},
 		// A connection string may hold a password: its value is never shown.
 		{"DATABASE_URL=postgres://u:hunter2@h:notaport/db", `invalid DATABASE_URL (value not shown): expected a PostgreSQL URL such as postgres://user:pass@host:5432/db`},
 	}

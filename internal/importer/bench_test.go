@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/importer"
+	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/testkit/gen"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
@@ -434,6 +435,51 @@ func BenchmarkGenerate(b *testing.B) {
 		bytes += int64(len(buf))
 	}
 	b.SetBytes(bytes / int64(max(b.N, 1)))
+}
+
+// BenchmarkImportSourceSummary is what the per-hour source summary of
+// /metrics/coverage (hourly_source_counts, kept by the statement trigger
+// events_summaries_sources_insert) costs the import: the same generated
+// file imported as the GH Archive follower does (source archive, without
+// payload unless GHEVENTS_BENCH_PAYLOAD is set) into two fresh databases,
+// one with the trigger and one with it disabled, alternating in every
+// iteration (so both see the same load on a shared machine).
+func BenchmarkImportSourceSummary(b *testing.B) {
+	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
+	noPayload := os.Getenv("GHEVENTS_BENCH_PAYLOAD") == ""
+	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
+	archive, _, _ := benchFiles(b, o, false)
+	with, without := store.New(testdb.New(b)), store.New(testdb.New(b))
+	if _, err := without.Pool().Exec(context.Background(), `ALTER TABLE events DISABLE TRIGGER events_summaries_sources_insert`); err != nil {
+		b.Fatal(err)
+	}
+	var elapsed [2]time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k, s := range []*store.Store{with, without} {
+			if i > 0 {
+				clearBench(b, s, o)
+			}
+			start := time.Now()
+			sum, err := importer.New(s, importer.Options{NoPayload: noPayload, Source: model.SourceArchive}).Run(context.Background(), []string{archive})
+			elapsed[k] += time.Since(start)
+			if err != nil || sum.Stored != n {
+				b.Fatalf("stored %d of %d: %v", sum.Stored, n, err)
+			}
+		}
+	}
+	b.StopTimer()
+	for k, s := range []*store.Store{with, without} {
+		var rows int64
+		if err := s.Pool().QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM hourly_source_counts`).Scan(&rows); err != nil {
+			b.Fatal(err)
+		}
+		if want := []int64{n, 0}[k]; rows != want {
+			b.Fatalf("hourly_source_counts sums to %d, want %d", rows, want)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/elapsed[0].Seconds(), "events/s-summary")
+	b.ReportMetric(float64(n)*float64(b.N)/elapsed[1].Seconds(), "events/s-no-summary")
 }
 
 // genMonths are times in every month the generated events fall in (the

@@ -51,6 +51,9 @@ type Options struct {
 	Until time.Time
 	// NoPayload stores the events without their raw JSON (NULL raw column).
 	NoPayload bool
+	// Source is recorded with the events the import stores first (default
+	// model.SourceImport; the GH Archive follower's are model.SourceArchive).
+	Source model.Source
 	// BatchSize is the most events stored per statement (default 5,000).
 	// A batch is also sent when its raw JSON reaches 8 MiB.
 	BatchSize int
@@ -170,6 +173,7 @@ func New(sink Sink, o Options) *Importer {
 	if o.BatchSize <= 0 {
 		o.BatchSize = defaultBatchSize
 	}
+	o.Source = cmp.Or(o.Source, model.SourceImport)
 	if o.Jobs <= 0 {
 		o.Jobs = 2
 	}
@@ -220,11 +224,23 @@ var ErrStopped = errors.New("import stopped")
 // (with a fresh context), reading stops, and the Summary says where
 // (Interrupted, FileResult.Done).
 func (im *Importer) Run(ctx context.Context, sources []string) (Summary, error) {
-	start := time.Now()
 	srcs, err := expand(sources)
 	if err != nil {
 		return Summary{}, err
 	}
+	return im.run(ctx, srcs)
+}
+
+// RunReader imports one source already opened by the caller (an HTTP body
+// whose status the caller judged, say): name is how reports call it, size
+// its length in bytes (-1: unknown). body is closed when the import ends.
+// Otherwise as Run.
+func (im *Importer) RunReader(ctx context.Context, name string, body io.ReadCloser, size int64) (Summary, error) {
+	return im.run(ctx, []source{{name: name, body: body, size: size}})
+}
+
+func (im *Importer) run(ctx context.Context, srcs []source) (Summary, error) {
+	start := time.Now()
 	r := &run{
 		im:      im,
 		ctx:     ctx,

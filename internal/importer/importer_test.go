@@ -152,6 +152,10 @@ func TestImportRealFilesTwice(t *testing.T) {
 	if got := count(t, ctx, s, `SELECT count(*) FROM events`); got != total {
 		t.Fatalf("events table holds %d rows, want %d", got, total)
 	}
+	// Each row records that `ghevents import` stored it.
+	if got := count(t, ctx, s, `SELECT count(*) FROM events WHERE source = 'import'`); got != total {
+		t.Errorf("events with source import: %d, want %d", got, total)
+	}
 	if got := count(t, ctx, s, `SELECT count(*) FROM events WHERE type = 'PushEvent' AND created_at < '2015-01-02'`); got != 4280 {
 		t.Errorf("2015 PushEvents stored: %d, want 4280", got)
 	}

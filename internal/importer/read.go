@@ -231,6 +231,7 @@ func (rd *reader) decode(bt *batcher, line []byte, lineNo int64) error {
 		f.filtered.Add(1)
 		return nil
 	}
+	e.Source = im.o.Source
 	bt.b.add(e, lineNo, im.o.NoPayload)
 	return nil
 }

@@ -21,6 +21,10 @@ type source struct {
 	// err, when set, is why the source cannot be read at all (a directory
 	// that cannot be listed); it is reported like a file that fails to open.
 	err error
+	// body, when set, is what is read (RunReader), with its size (-1:
+	// unknown).
+	body io.ReadCloser
+	size int64
 }
 
 // rangePattern is a numeric range such as {0..23} in a source.
@@ -123,6 +127,8 @@ func (im *Importer) open(ctx context.Context, src source) (io.ReadCloser, int64,
 	switch {
 	case src.err != nil:
 		return nil, 0, src.err
+	case src.body != nil:
+		return src.body, src.size, nil
 	case src.name == "-":
 		return io.NopCloser(im.o.Stdin), -1, nil
 	case isURL(src.name):

@@ -30,7 +30,27 @@ type Event struct {
 	CreatedAt time.Time
 	// Raw is the event JSON exactly as received; nil when it is not kept.
 	Raw json.RawMessage
+	// Source is the part of ghevents that stores the event (and, when it
+	// stores it first, is recorded with it). Every writer sets it; empty is
+	// stored as NULL, what rows stored before sources were recorded hold.
+	Source Source
 }
+
+// Source names which part of ghevents stored an event first (the
+// event_source enum of the database).
+type Source string
+
+// The sources.
+const (
+	// SourceFirehose is the poller, from the public feed (GITHUB_EVENTS_URL).
+	SourceFirehose Source = "firehose"
+	// SourceWatch is the poller, from a watched repository, organisation or user.
+	SourceWatch Source = "watch"
+	// SourceArchive is the GH Archive follower (GHARCHIVE_FOLLOW).
+	SourceArchive Source = "archive"
+	// SourceImport is `ghevents import`.
+	SourceImport Source = "import"
+)
 
 // EventTypes are the event types GitHub documents for the Events API today,
 // in alphabetical order. The API accepts them as the event_type enum and

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,14 @@ type Metrics struct {
 	// x-ratelimit-* GitHub sent. Each has no label and no series until
 	// GitHub first sends it.
 	RateRemaining, RateLimit, RateReset *prometheus.GaugeVec
+	// The same per feed (Config.Feed: "firehose", "repo:owner/name",
+	// ...), beside the series above, which count every feed: rounds by
+	// outcome, events newly stored, probable gaps, and when the feed's
+	// last complete round ended (Unix time).
+	FeedRounds                         *prometheus.CounterVec
+	FeedEventsStored, FeedProbableGaps *prometheus.CounterVec
+	FeedLastRound                      *prometheus.GaugeVec
+	feedLastRound                      sync.Map // feed -> time.Time
 
 	// Exposed as gauges read at each scrape; lastRound and lastWait are
 	// also what readiness reads.
@@ -71,6 +80,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		RateLimit:      gauge("rate_limit_limit", "The last x-ratelimit-limit GitHub sent (absent before any)."),
 		RateReset:      gauge("rate_limit_reset_timestamp_seconds", "When the rate-limit window renews, Unix time (absent before any)."),
 	}
+	m.FeedRounds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ghevents_poller_feed_rounds_total",
+		Help: "Polling rounds of each feed by outcome (ok, not_modified, failed)."}, []string{"feed", "outcome"})
+	m.FeedEventsStored = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ghevents_poller_feed_events_stored_total",
+		Help: "Events newly stored from each feed."}, []string{"feed"})
+	m.FeedProbableGaps = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ghevents_poller_feed_probable_gaps_total",
+		Help: "Rounds of each feed that did not overlap its previous events: events were probably missed."}, []string{"feed"})
+	m.FeedLastRound = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ghevents_poller_feed_last_round_timestamp_seconds",
+		Help: "When each feed's last complete round ended, Unix time."}, []string{"feed"})
 	// Every outcome is exposed from the start, at zero.
 	for _, outcome := range []string{"ok", "not_modified", "failed"} {
 		m.Rounds.WithLabelValues(outcome)
@@ -79,6 +96,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.Rounds, m.Requests, m.PagesFetched, m.PagesStored, m.BadPages,
 			m.EventsReceived, m.EventsStored, m.Duplicates, m.BadEvents, m.RefusedEvents, m.ProbableGaps,
 			m.RateRemaining, m.RateLimit, m.RateReset,
+			m.FeedRounds, m.FeedEventsStored, m.FeedProbableGaps, m.FeedLastRound,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ghevents_poller_queue_depth",
 				Help: "Pages fetched waiting for an insert worker."}, func() float64 { return float64(m.QueueDepth()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ghevents_poller_last_round_timestamp_seconds",
@@ -110,6 +128,29 @@ func (m *Metrics) LastRound() time.Time {
 
 // LastWait is the last wait chosen between two rounds.
 func (m *Metrics) LastWait() time.Duration { return time.Duration(m.lastWait.Load()) }
+
+// round counts a round of feed by outcome.
+func (m *Metrics) round(feed, outcome string) {
+	m.Rounds.WithLabelValues(outcome).Inc()
+	m.FeedRounds.WithLabelValues(feed, outcome).Inc()
+}
+
+// roundDone records the end of a complete round of feed.
+func (m *Metrics) roundDone(feed string, at time.Time) {
+	m.lastRound.Store(at.UnixNano())
+	m.FeedLastRound.WithLabelValues(feed).Set(float64(at.UnixNano()) / 1e9)
+	m.feedLastRound.Store(feed, at.UTC())
+}
+
+// FeedLastRounds is when each feed's last complete round ended.
+func (m *Metrics) FeedLastRounds() map[string]time.Time {
+	out := map[string]time.Time{}
+	m.feedLastRound.Range(func(k, v any) bool {
+		out[k.(string)] = v.(time.Time)
+		return true
+	})
+	return out
+}
 
 // request counts a request by its answer's status (0: none came).
 func (m *Metrics) request(status int) {

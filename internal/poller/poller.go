@@ -87,6 +87,17 @@ type Config struct {
 	// Rand returns a number in [0, 1) for the jitter of backoffs (default
 	// math/rand/v2).
 	Rand func() float64
+	// Source is recorded with the events this poller stores first
+	// (default model.SourceFirehose). The firehose also takes the newest
+	// stored event, whatever its source, as the start of its gap check;
+	// another feed (a watched repository) only its own newest event.
+	Source model.Source
+	// Feed names the feed in the per-feed metrics ("firehose",
+	// "repo:owner/name"...; default "firehose").
+	Feed string
+	// RateShare is how many feeds share the token's rate budget (default
+	// 1): each plans its rounds on its share of the requests left.
+	RateShare int
 	// Metrics receives the counters (nil: a new set, registered nowhere).
 	// Pass the same set to the successive pollers of one process (a Poller
 	// runs once) to keep the counters going.
@@ -154,6 +165,9 @@ func New(cfg Config) (*Poller, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
+	cfg.Source = cmp.Or(cfg.Source, model.SourceFirehose)
+	cfg.Feed = cmp.Or(cfg.Feed, "firehose")
+	cfg.RateShare = max(cfg.RateShare, 1)
 	return &Poller{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -295,6 +309,14 @@ func (p *Poller) resume(ctx context.Context) error {
 	if ok {
 		p.etag, p.newest = st.ETag, st.NewestEventAt
 	}
+	if p.cfg.Source != model.SourceFirehose {
+		// A watched feed's gap check starts from its own newest event
+		// (saved with its state), not the newest of every source.
+		if !ok {
+			return nil
+		}
+		return p.waitDue(ctx, st)
+	}
 	newest, found, err := p.cfg.Store.NewestEventTime(dbctx)
 	switch {
 	case err != nil:
@@ -305,6 +327,11 @@ func (p *Poller) resume(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
+	return p.waitDue(ctx, st)
+}
+
+// waitDue waits for the round that was due when the poller stopped.
+func (p *Poller) waitDue(ctx context.Context, st store.PollerState) error {
 	due := st.NextRoundAt.Sub(p.cfg.Now())
 	if due <= 0 {
 		return nil
@@ -389,7 +416,7 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 				return Wait{}, nil, ctx.Err()
 			}
 			if n == 1 {
-				p.metrics.Rounds.WithLabelValues("failed").Inc()
+				p.metrics.round(p.cfg.Feed, "failed")
 				p.log.Warn("poll round failed", slog.String("error", err.Error()), slog.Int("attempt", p.failures),
 					slog.Duration("wait", retry.D), slog.String("why", retry.Why), rateAttr(p.rate))
 				return retry, nil, nil
@@ -441,9 +468,9 @@ func (p *Poller) begin(r *round, pg *github.Page) {
 	p.roundNo++
 	r.no = p.roundNo
 	if pg != nil && pg.NotModified {
-		p.metrics.Rounds.WithLabelValues("not_modified").Inc()
+		p.metrics.round(p.cfg.Feed, "not_modified")
 	} else {
-		p.metrics.Rounds.WithLabelValues("ok").Inc()
+		p.metrics.round(p.cfg.Feed, "ok")
 	}
 }
 
@@ -514,6 +541,9 @@ func (p *Poller) fetchPage(ctx context.Context, r *round, n int, url, etag strin
 				p.metrics.BadPages.Inc()
 				err = fmt.Errorf("page %d (%s): %w", n, pg.URL, err)
 			} else {
+				for i := range events {
+					events[i].Source = p.cfg.Source
+				}
 				p.metrics.PagesFetched.Inc()
 				p.metrics.EventsReceived.Add(float64(len(events)))
 				p.reportBad(n, bad)
@@ -587,6 +617,7 @@ func (p *Poller) seal(r *round, newestBefore time.Time, known bool, cut *Wait) W
 	gap := known && r.reachedLast && r.received > 0 && r.oldest.After(newestBefore)
 	if gap {
 		p.metrics.ProbableGaps.Inc()
+		p.metrics.FeedProbableGaps.WithLabelValues(p.cfg.Feed).Inc()
 		p.log.Warn("probable gap: this round did not overlap the events already stored; events in between were probably missed (poll sooner, or set GITHUB_TOKEN)",
 			slog.Int64("round", r.no), slog.Time("newest_stored", newestBefore), slog.Time("oldest_fetched", r.oldest),
 			slog.Duration("gap", r.oldest.Sub(newestBefore)))
@@ -603,7 +634,7 @@ func (p *Poller) seal(r *round, newestBefore time.Time, known bool, cut *Wait) W
 	if !r.notModified {
 		p.prevIDs = r.ids
 	}
-	w := chooseWait(p.cfg.Interval, p.pollInterval, p.pacer.pace, p.rate, p.pagesPerRound, now)
+	w := chooseWait(p.cfg.Interval, p.pollInterval, p.pacer.pace, p.rate, p.pagesPerRound*p.cfg.RateShare, now)
 	if cut != nil && cut.D > w.D {
 		w = *cut
 	}
@@ -627,7 +658,7 @@ func (p *Poller) seal(r *round, newestBefore time.Time, known bool, cut *Wait) W
 // complete logs a round whose pages are all stored and saves the polling
 // state, in round order.
 func (p *Poller) complete(ctx context.Context, r *round) {
-	p.metrics.lastRound.Store(p.cfg.Now().UnixNano())
+	p.metrics.roundDone(p.cfg.Feed, p.cfg.Now())
 	attrs := []any{
 		slog.Int64("round", r.no),
 		slog.Int("pages", r.pages),
@@ -730,6 +761,7 @@ func (p *Poller) store(ctx context.Context, pg *page) {
 func (p *Poller) pageStored(ctx context.Context, pg *page, stored, refused int64) {
 	dups := max(int64(len(pg.events))-stored-refused, 0)
 	p.metrics.EventsStored.Add(float64(stored))
+	p.metrics.FeedEventsStored.WithLabelValues(p.cfg.Feed).Add(float64(stored))
 	p.metrics.Duplicates.Add(float64(dups))
 	p.metrics.RefusedEvents.Add(float64(refused))
 	p.metrics.PagesStored.Inc()

@@ -264,6 +264,10 @@ func TestPollStoresEveryDistinctEventOnce(t *testing.T) {
 		t.Fatalf("served %d events, %d distinct; the recorded data has 508 and 382", total, len(want))
 	}
 	e.assertStored(want)
+	var firehose int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE source = 'firehose'`).Scan(&firehose); err != nil || firehose != 382 {
+		t.Errorf("events with source firehose: %d (%v), want 382", firehose, err)
+	}
 	// 18 pages of 5,000 an hour: 3,601 s / (4,982 / 18) rounds = 13 s, under the minute.
 	assertWaits(t, e.clock.Waits(), []poller.Wait{{D: time.Minute, Why: poller.WhyPollInterval}})
 

@@ -27,6 +27,7 @@ func (s *Store) Event(ctx context.Context, id int64, createdAt time.Time) (model
 		Action:     deref(r.Action),
 		CreatedAt:  r.CreatedAt.UTC(),
 		Raw:        r.Raw,
+		Source:     model.Source(deref(r.Source)),
 	}, nil
 }
 

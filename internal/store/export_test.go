@@ -1,6 +1,18 @@
 package store
 
-import "github.com/jackc/pgx/v5"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ghevents/ghevents/internal/model"
+)
 
 // ConnForTest exposes the lock connection to the tests of store_test.
 func (c *LockConn) ConnForTest() *pgx.Conn { return c.conn }
+
+// InsertOnConflictForTest runs the INSERT ... ON CONFLICT path of
+// InsertEvents on its own (its months must exist).
+func (s *Store) InsertOnConflictForTest(ctx context.Context, events []model.Event) (int64, error) {
+	return s.insertOnConflict(ctx, events)
+}

@@ -193,7 +193,7 @@ func TestNewestEventTimeEmpty(t *testing.T) {
 func eventsEqual(a, b model.Event) bool {
 	return a.ID == b.ID && a.Type == b.Type && a.ActorID == b.ActorID && a.ActorLogin == b.ActorLogin &&
 		a.RepoID == b.RepoID && a.RepoName == b.RepoName && a.OrgID == b.OrgID && a.OrgLogin == b.OrgLogin &&
-		a.Action == b.Action && a.CreatedAt.Equal(b.CreatedAt) && jsonEqual(a.Raw, b.Raw)
+		a.Action == b.Action && a.CreatedAt.Equal(b.CreatedAt) && jsonEqual(a.Raw, b.Raw) && a.Source == b.Source
 }
 
 func jsonEqual(a, b json.RawMessage) bool {

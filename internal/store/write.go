@@ -90,6 +90,7 @@ func (s *Store) copyNew(ctx context.Context, events []model.Event) (int64, error
 			Action:     nonZero(e.Action),
 			CreatedAt:  e.CreatedAt,
 			Raw:        e.Raw,
+			Source:     sourceOf(e),
 		})
 	}
 	if len(rows) == 0 {
@@ -111,6 +112,15 @@ func (s *Store) copyNew(ctx context.Context, events []model.Event) (int64, error
 		return 0, fmt.Errorf("commit a batch: %w", mapErr(err))
 	}
 	return n, nil
+}
+
+// sourceOf is e's source as the enum column takes it (nil: NULL).
+func sourceOf(e model.Event) *dbgen.EventSource {
+	if e.Source == "" {
+		return nil
+	}
+	src := dbgen.EventSource(e.Source)
+	return &src
 }
 
 // nonZero is nil for the zero value (stored as NULL), else a pointer to v.
@@ -138,6 +148,7 @@ func (s *Store) insertOnConflict(ctx context.Context, events []model.Event) (int
 		Actions:     make([]string, len(events)),
 		CreatedAts:  make([]time.Time, len(events)),
 		Raws:        make([][]byte, len(events)),
+		Sources:     make([]string, len(events)),
 	}
 	for i, e := range events {
 		p.Ids[i] = e.ID
@@ -151,6 +162,7 @@ func (s *Store) insertOnConflict(ctx context.Context, events []model.Event) (int
 		p.Actions[i] = e.Action
 		p.CreatedAts[i] = e.CreatedAt
 		p.Raws[i] = e.Raw
+		p.Sources[i] = string(e.Source)
 	}
 	n, err := s.q.EventsInsertBatch(ctx, p)
 	if err != nil {

@@ -5,13 +5,15 @@
 -- is skipped; the affected-row count is the number of events newly stored.
 -- The arrays are parallel (element i of each describes event i). Optional
 -- values travel as 0 or the empty string and are stored as NULL, so the arrays stay plain.
+-- sources names which part of ghevents stored each event (an event_source).
 INSERT INTO events (
     id, type, actor_id, actor_login, repo_id, repo_name,
-    org_id, org_login, action, created_at, raw
+    org_id, org_login, action, created_at, raw, source
 )
 SELECT
     u.id, u.type, NULLIF(u.actor_id, 0), NULLIF(u.actor_login, ''), u.repo_id, u.repo_name,
-    NULLIF(u.org_id, 0), NULLIF(u.org_login, ''), NULLIF(u.action, ''), u.created_at, u.raw
+    NULLIF(u.org_id, 0), NULLIF(u.org_login, ''), NULLIF(u.action, ''), u.created_at, u.raw,
+    NULLIF(u.source, '')::event_source
 FROM (
     -- Several set-returning functions in one select list advance together,
     -- row i taking element i of every array (sqlc cannot type the
@@ -27,7 +29,8 @@ FROM (
         unnest(@org_logins::text[]) AS org_login,
         unnest(@actions::text[]) AS action,
         unnest(@created_ats::timestamptz[]) AS created_at,
-        unnest(@raws::jsonb[]) AS raw
+        unnest(@raws::jsonb[]) AS raw,
+        unnest(@sources::text[]) AS source
 ) AS u
 -- Key order: two writers inserting overlapping events (the poller's workers,
 -- an import) take their locks in the same order, so they cannot deadlock.
@@ -56,16 +59,16 @@ CROSS JOIN LATERAL (
 -- the caller sends the batch through EventsInsertBatch instead.
 INSERT INTO events (
     id, type, actor_id, actor_login, repo_id, repo_name,
-    org_id, org_login, action, created_at, raw
+    org_id, org_login, action, created_at, raw, source
 ) VALUES (
     @id, @type, @actor_id, @actor_login, @repo_id, @repo_name,
-    @org_id, @org_login, @action, @created_at, @raw
+    @org_id, @org_login, @action, @created_at, @raw, @source
 );
 
 -- name: EventGet :one
 -- EventGet returns one stored event by its identity.
 SELECT id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login,
-       action, created_at, inserted_at, raw
+       action, created_at, inserted_at, raw, source
 FROM events
 WHERE id = @id::bigint AND created_at = @created_at::timestamptz;
 

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/metrics/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How complete each hour is
+         * @description Per UTC hour of the window, the stored events and how many of them the pollers (the public feed, the watched feeds) brought, beside the GH Archive file of the hour when the follower (GHARCHIVE_FOLLOW) imported it: its distinct events and how many of them ghevents had before the archive. poller_coverage is then the share of every public event of the hour that the pollers (or an import) had caught. Exact: the counts are kept as events are stored and deleted.
+         */
+        get: operations["get-coverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics/event-avg-time": {
         parameters: {
             query?: never;
@@ -104,6 +124,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/visualization/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chart: how complete each hour is
+         * @description Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+         */
+        get: operations["visualization-coverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/visualization/event-avg-time": {
         parameters: {
             query?: never;
@@ -188,6 +228,69 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Coverage: {
+            /** @description One row per UTC hour of the window that holds stored events or a GH Archive hour imported by the follower, oldest first; at most 2,000 (the newest). */
+            hours: components["schemas"]["CoverageHour"][];
+            /**
+             * Format: int64
+             * @description How many older hours of the window were left out past the 2,000.
+             * @example 0
+             */
+            hours_omitted: number;
+            /**
+             * Format: int64
+             * @description The window asked for, in seconds.
+             * @example 86400
+             */
+            offset_seconds: number;
+            /**
+             * Format: date-time
+             * @description Start of the window: now - offset (or until - offset) rounded down to the hour (RFC 3339, UTC).
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description The end of the window (excluded: the hours that start before it), when until was given (RFC 3339, UTC); absent otherwise.
+             */
+            until?: string;
+        };
+        CoverageHour: {
+            /**
+             * Format: int64
+             * @description The distinct events, by (id, created_at), of the GH Archive file named for this hour, whatever their created_at (GH Archive cuts its files by its crawler's clock); null when the follower has not imported that hour.
+             * @example 7702
+             */
+            archive_events: number | null;
+            /**
+             * Format: int64
+             * @description Stored events whose created_at is in the hour, whichever source stored them.
+             * @example 7702
+             */
+            events: number;
+            /**
+             * Format: date-time
+             * @description The hour's start (RFC 3339, UTC).
+             */
+            hour: string;
+            /**
+             * Format: int64
+             * @description Of those, the events a poller stored first: the public feed (firehose) or a watched repository, organisation or user (watch).
+             * @example 1200
+             */
+            polled: number;
+            /**
+             * Format: double
+             * @description seen_before_archive / archive_events, from 0 to 1: the share of GH Archive's events of the hour that ghevents had before the archive; null when archive_events is null or 0.
+             * @example 0.1428
+             */
+            poller_coverage: number | null;
+            /**
+             * Format: int64
+             * @description Of the file's distinct events, those another source (a poller, an import, or a row stored before sources were recorded) had stored before the follower; null when archive_events is.
+             * @example 1100
+             */
+            seen_before_archive: number | null;
+        };
         ErrorDetail: {
             /**
              * @description Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id'
@@ -415,6 +518,83 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "get-coverage": {
+        parameters: {
+            query: {
+                /** @description The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count. */
+                offset: number;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
+            };
+            header?: {
+                /** @description The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Cache-Control"?: string;
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Coverage"];
+                };
+            };
+            /** @description Not Modified: the answer is still the one whose ETag was sent in If-None-Match; no body. */
+            304: {
+                headers: {
+                    /** @description no-cache, as on the 200. */
+                    "Cache-Control"?: string;
+                    /** @description The ETag of the answer. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "get-event-avg-time": {
         parameters: {
             query: {
@@ -759,6 +939,62 @@ export interface operations {
                     "Content-Type"?: string;
                     "Referrer-Policy"?: string;
                     "X-Frame-Options"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too Many Requests (with HTTP_RATE_LIMIT set): a page saying when to retry (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service Unavailable: a page saying the database could not answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    "visualization-coverage": {
+        parameters: {
+            query: {
+                /** @description The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count. */
+                offset: number;
+                /** @description The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours). */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HTML page with the chart. */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    "Content-Type"?: string;
+                    "Referrer-Policy"?: string;
+                    "X-Frame-Options"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unprocessable Entity: a page naming each bad parameter in words, with the chart's form filled with what was asked. A client sending Accept: application/json gets the application/problem+json of the JSON operations instead. */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

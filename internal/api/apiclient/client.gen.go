@@ -472,6 +472,59 @@ func (e VisualizationMultipleEventsReposParamsEventType) Valid() bool {
 	}
 }
 
+// Coverage defines model for Coverage.
+type Coverage struct {
+	// Hours One row per UTC hour of the window that holds stored events or a GH Archive hour imported by the follower, oldest first; at most 2,000 (the newest).
+	Hours []CoverageHour `json:"hours"`
+
+	// HoursOmitted How many older hours of the window were left out past the 2,000.
+	//
+	// Example: 0
+	HoursOmitted int64 `json:"hours_omitted"`
+
+	// OffsetSeconds The window asked for, in seconds.
+	//
+	// Example: 86400
+	OffsetSeconds int64 `json:"offset_seconds"`
+
+	// Since Start of the window: now - offset (or until - offset) rounded down to the hour (RFC 3339, UTC).
+	Since time.Time `json:"since"`
+
+	// Until The end of the window (excluded: the hours that start before it), when until was given (RFC 3339, UTC); absent otherwise.
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// CoverageHour defines model for CoverageHour.
+type CoverageHour struct {
+	// ArchiveEvents The distinct events, by (id, created_at), of the GH Archive file named for this hour, whatever their created_at (GH Archive cuts its files by its crawler's clock); null when the follower has not imported that hour.
+	//
+	// Example: 7702
+	ArchiveEvents *int64 `json:"archive_events"`
+
+	// Events Stored events whose created_at is in the hour, whichever source stored them.
+	//
+	// Example: 7702
+	Events int64 `json:"events"`
+
+	// Hour The hour's start (RFC 3339, UTC).
+	Hour time.Time `json:"hour"`
+
+	// Polled Of those, the events a poller stored first: the public feed (firehose) or a watched repository, organisation or user (watch).
+	//
+	// Example: 1200
+	Polled int64 `json:"polled"`
+
+	// PollerCoverage seen_before_archive / archive_events, from 0 to 1: the share of GH Archive's events of the hour that ghevents had before the archive; null when archive_events is null or 0.
+	//
+	// Example: 0.1428
+	PollerCoverage *float64 `json:"poller_coverage"`
+
+	// SeenBeforeArchive Of the file's distinct events, those another source (a poller, an import, or a row stored before sources were recorded) had stored before the follower; null when archive_events is.
+	//
+	// Example: 1100
+	SeenBeforeArchive *int64 `json:"seen_before_archive"`
+}
+
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
 	// Location Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id'
@@ -672,6 +725,18 @@ type TimelineBucket struct {
 	Total int64 `json:"total"`
 }
 
+// GetCoverageParams defines parameters for GetCoverage.
+type GetCoverageParams struct {
+	// Offset The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count.
+	Offset int64 `form:"offset" json:"offset"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// IfNoneMatch The ETag of an answer already held (several, comma-separated, or *): while the answer is the same, the server answers 304 Not Modified with no body.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // GetEventAvgTimeParams defines parameters for GetEventAvgTime.
 type GetEventAvgTimeParams struct {
 	// EventType The event type to measure.
@@ -761,6 +826,15 @@ type GetMultipleEventsReposParams struct {
 
 // GetMultipleEventsReposParamsEventType defines parameters for GetMultipleEventsRepos.
 type GetMultipleEventsReposParamsEventType string
+
+// VisualizationCoverageParams defines parameters for VisualizationCoverage.
+type VisualizationCoverageParams struct {
+	// Offset The window: the hours from now - offset (or until - offset) on, that start rounded down to the hour (now taken to the second), as the offset of events-total-count.
+	Offset int64 `form:"offset" json:"offset"`
+
+	// Until The end of the window (RFC 3339, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; default: now): the events created at or after until - offset and before until. Without it the window ends now and also counts the events dated later (a clock ahead of ours).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+}
 
 // VisualizationEventAvgTimeParams defines parameters for VisualizationEventAvgTime.
 type VisualizationEventAvgTimeParams struct {
@@ -923,6 +997,13 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetCoverage How complete each hour is
+	//
+	// Per UTC hour of the window, the stored events and how many of them the pollers (the public feed, the watched feeds) brought, beside the GH Archive file of the hour when the follower (GHARCHIVE_FOLLOW) imported it: its distinct events and how many of them ghevents had before the archive. poller_coverage is then the share of every public event of the hour that the pollers (or an import) had caught. Exact: the counts are kept as events are stored and deleted.
+	//
+	// Corresponds with GET /metrics/coverage (the `GetCoverage` operationId).
+	GetCoverage(ctx context.Context, params *GetCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetEventAvgTime Average time between events
 	//
 	// The average time between adjacent events of one type (ordered by created_at), optionally of one repository and one action. It equals the mean of created_at - LAG(created_at) over the matching events. With fewer than two matching events the average is undefined: avg_time_seconds is null (the Python service answered 400 there).
@@ -958,6 +1039,13 @@ type ClientInterface interface {
 	// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
 	VisualizationIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// VisualizationCoverage Chart: how complete each hour is
+	//
+	// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+	//
+	// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+	VisualizationCoverage(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// VisualizationEventAvgTime Chart: time between events
 	//
 	// Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
@@ -985,6 +1073,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
 	VisualizationMultipleEventsRepos(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetCoverage How complete each hour is
+//
+// Per UTC hour of the window, the stored events and how many of them the pollers (the public feed, the watched feeds) brought, beside the GH Archive file of the hour when the follower (GHARCHIVE_FOLLOW) imported it: its distinct events and how many of them ghevents had before the archive. poller_coverage is then the share of every public event of the hour that the pollers (or an import) had caught. Exact: the counts are kept as events are stored and deleted.
+//
+// Corresponds with GET /metrics/coverage (the `GetCoverage` operationId).
+func (c *Client) GetCoverage(ctx context.Context, params *GetCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCoverageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetEventAvgTime Average time between events
@@ -1072,6 +1177,23 @@ func (c *Client) VisualizationIndex(ctx context.Context, reqEditors ...RequestEd
 	return c.Client.Do(req)
 }
 
+// VisualizationCoverage Chart: how complete each hour is
+//
+// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+//
+// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+func (c *Client) VisualizationCoverage(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVisualizationCoverageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // VisualizationEventAvgTime Chart: time between events
 //
 // Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
@@ -1138,6 +1260,83 @@ func (c *Client) VisualizationMultipleEventsRepos(ctx context.Context, params *V
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewGetCoverageRequest constructs an http.Request for the GetCoverage method
+func NewGetCoverageRequest(server string, params *GetCoverageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/metrics/coverage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewGetEventAvgTimeRequest constructs an http.Request for the GetEventAvgTime method
@@ -1595,6 +1794,68 @@ func NewVisualizationIndexRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewVisualizationCoverageRequest constructs an http.Request for the VisualizationCoverage method
+func NewVisualizationCoverageRequest(server string, params *VisualizationCoverageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/visualization/coverage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "offset", params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewVisualizationEventAvgTimeRequest constructs an http.Request for the VisualizationEventAvgTime method
 func NewVisualizationEventAvgTimeRequest(server string, params *VisualizationEventAvgTimeParams) (*http.Request, error) {
 	var err error
@@ -2035,6 +2296,15 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// GetCoverageWithResponse How complete each hour is
+	//
+	// Per UTC hour of the window, the stored events and how many of them the pollers (the public feed, the watched feeds) brought, beside the GH Archive file of the hour when the follower (GHARCHIVE_FOLLOW) imported it: its distinct events and how many of them ghevents had before the archive. poller_coverage is then the share of every public event of the hour that the pollers (or an import) had caught. Exact: the counts are kept as events are stored and deleted.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /metrics/coverage (the `GetCoverage` operationId).
+	GetCoverageWithResponse(ctx context.Context, params *GetCoverageParams, reqEditors ...RequestEditorFn) (*GetCoverageResponse, error)
+
 	// GetEventAvgTimeWithResponse Average time between events
 	//
 	// The average time between adjacent events of one type (ordered by created_at), optionally of one repository and one action. It equals the mean of created_at - LAG(created_at) over the matching events. With fewer than two matching events the average is undefined: avg_time_seconds is null (the Python service answered 400 there).
@@ -2080,6 +2350,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /visualization (the `VisualizationIndex` operationId).
 	VisualizationIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VisualizationIndexResponse, error)
 
+	// VisualizationCoverageWithResponse Chart: how complete each hour is
+	//
+	// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+	VisualizationCoverageWithResponse(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*VisualizationCoverageResponse, error)
+
 	// VisualizationEventAvgTimeWithResponse Chart: time between events
 	//
 	// Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
@@ -2115,6 +2394,91 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /visualization/multiple-events-repos (the `VisualizationMultipleEventsRepos` operationId).
 	VisualizationMultipleEventsReposWithResponse(ctx context.Context, params *VisualizationMultipleEventsReposParams, reqEditors ...RequestEditorFn) (*VisualizationMultipleEventsReposResponse, error)
+}
+
+// GetCoverageResponse200Headers the declared response headers of an HTTP 200 response for GetCoverage
+type GetCoverageResponse200Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+// GetCoverageResponse304Headers the declared response headers of an HTTP 304 response for GetCoverage
+type GetCoverageResponse304Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+type GetCoverageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Coverage
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCoverageResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetCoverageResponse304Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCoverageResponse) GetJSON200() *Coverage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetCoverageResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetCoverageResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCoverageResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCoverageResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCoverageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCoverageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCoverageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCoverageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetEventAvgTimeResponse200Headers the declared response headers of an HTTP 200 response for GetEventAvgTime
@@ -2501,6 +2865,50 @@ func (r VisualizationIndexResponse) ContentType() string {
 	return ""
 }
 
+// VisualizationCoverageResponse200Headers the declared response headers of an HTTP 200 response for VisualizationCoverage
+type VisualizationCoverageResponse200Headers struct {
+	ContentSecurityPolicy *string
+	ContentType           *string
+	ReferrerPolicy        *string
+	XFrameOptions         *string
+}
+
+type VisualizationCoverageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VisualizationCoverageResponse200Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r VisualizationCoverageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VisualizationCoverageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VisualizationCoverageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VisualizationCoverageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // VisualizationEventAvgTimeResponse200Headers the declared response headers of an HTTP 200 response for VisualizationEventAvgTime
 type VisualizationEventAvgTimeResponse200Headers struct {
 	ContentSecurityPolicy *string
@@ -2677,6 +3085,21 @@ func (r VisualizationMultipleEventsReposResponse) ContentType() string {
 	return ""
 }
 
+// GetCoverageWithResponse How complete each hour is
+//
+// Per UTC hour of the window, the stored events and how many of them the pollers (the public feed, the watched feeds) brought, beside the GH Archive file of the hour when the follower (GHARCHIVE_FOLLOW) imported it: its distinct events and how many of them ghevents had before the archive. poller_coverage is then the share of every public event of the hour that the pollers (or an import) had caught. Exact: the counts are kept as events are stored and deleted.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /metrics/coverage (the `GetCoverage` operationId).
+func (c *ClientWithResponses) GetCoverageWithResponse(ctx context.Context, params *GetCoverageParams, reqEditors ...RequestEditorFn) (*GetCoverageResponse, error) {
+	rsp, err := c.GetCoverage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCoverageResponse(rsp)
+}
+
 // GetEventAvgTimeWithResponse Average time between events
 //
 // The average time between adjacent events of one type (ordered by created_at), optionally of one repository and one action. It equals the mean of created_at - LAG(created_at) over the matching events. With fewer than two matching events the average is undefined: avg_time_seconds is null (the Python service answered 400 there).
@@ -2752,6 +3175,21 @@ func (c *ClientWithResponses) VisualizationIndexWithResponse(ctx context.Context
 	return ParseVisualizationIndexResponse(rsp)
 }
 
+// VisualizationCoverageWithResponse Chart: how complete each hour is
+//
+// Per hour, stacked bars of the GH Archive file's events another source had already seen and of those only GH Archive had (for an hour the follower has not imported, the stored events), and the coverage as a line; the numbers of /metrics/coverage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /visualization/coverage (the `VisualizationCoverage` operationId).
+func (c *ClientWithResponses) VisualizationCoverageWithResponse(ctx context.Context, params *VisualizationCoverageParams, reqEditors ...RequestEditorFn) (*VisualizationCoverageResponse, error) {
+	rsp, err := c.VisualizationCoverage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVisualizationCoverageResponse(rsp)
+}
+
 // VisualizationEventAvgTimeWithResponse Chart: time between events
 //
 // Each matching event's gap to the previous one as dots (x: event time, y: seconds), and the average over all matching events as a dotted line labelled with its value; the numbers of /metrics/event-avg-time. At most CHART_MAX_POINTS of the most recent gaps are drawn per series.
@@ -2810,6 +3248,100 @@ func (c *ClientWithResponses) VisualizationMultipleEventsReposWithResponse(ctx c
 		return nil, err
 	}
 	return ParseVisualizationMultipleEventsReposResponse(rsp)
+}
+
+// ParseGetCoverageResponse parses an HTTP response from a GetCoverageWithResponse call
+func ParseGetCoverageResponse(rsp *http.Response) (*GetCoverageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCoverageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Coverage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCoverageResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetCoverageResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetEventAvgTimeResponse parses an HTTP response from a GetEventAvgTimeWithResponse call
@@ -3204,6 +3736,56 @@ func ParseVisualizationIndexResponse(rsp *http.Response) (*VisualizationIndexRes
 	switch {
 	case rsp.StatusCode == 200:
 		var headers VisualizationIndexResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("Content-Type"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Type", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentType = &value
+		}
+		if values := rsp.Header.Values("Referrer-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Referrer-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ReferrerPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Frame-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Frame-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XFrameOptions = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVisualizationCoverageResponse parses an HTTP response from a VisualizationCoverageWithResponse call
+func ParseVisualizationCoverageResponse(rsp *http.Response) (*VisualizationCoverageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VisualizationCoverageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VisualizationCoverageResponse200Headers
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

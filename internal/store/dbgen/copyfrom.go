@@ -40,6 +40,7 @@ func (r iteratorForEventsCopy) Values() ([]interface{}, error) {
 		r.rows[0].Action,
 		r.rows[0].CreatedAt,
 		r.rows[0].Raw,
+		r.rows[0].Source,
 	}, nil
 }
 
@@ -52,5 +53,5 @@ func (r iteratorForEventsCopy) Err() error {
 // store one of them meanwhile, the COPY fails with a unique violation and
 // the caller sends the batch through EventsInsertBatch instead.
 func (q *Queries) EventsCopy(ctx context.Context, arg []EventsCopyParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"events"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw"}, &iteratorForEventsCopy{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"events"}, []string{"id", "type", "actor_id", "actor_login", "repo_id", "repo_name", "org_id", "org_login", "action", "created_at", "raw", "source"}, &iteratorForEventsCopy{rows: arg})
 }

@@ -12,7 +12,7 @@ import (
 
 const eventGet = `-- name: EventGet :one
 SELECT id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login,
-       action, created_at, inserted_at, raw
+       action, created_at, inserted_at, raw, source
 FROM events
 WHERE id = $1::bigint AND created_at = $2::timestamptz
 `
@@ -35,6 +35,7 @@ type EventGetRow struct {
 	CreatedAt  time.Time
 	InsertedAt time.Time
 	Raw        []byte
+	Source     *EventSource
 }
 
 // EventGet returns one stored event by its identity.
@@ -54,6 +55,7 @@ func (q *Queries) EventGet(ctx context.Context, arg EventGetParams) (EventGetRow
 		&i.CreatedAt,
 		&i.InsertedAt,
 		&i.Raw,
+		&i.Source,
 	)
 	return i, err
 }
@@ -70,6 +72,7 @@ type EventsCopyParams struct {
 	Action     *string
 	CreatedAt  time.Time
 	Raw        []byte
+	Source     *EventSource
 }
 
 const eventsDeleteOlderThan = `-- name: EventsDeleteOlderThan :execrows
@@ -102,11 +105,12 @@ func (q *Queries) EventsDeleteOlderThan(ctx context.Context, arg EventsDeleteOld
 const eventsInsertBatch = `-- name: EventsInsertBatch :execrows
 INSERT INTO events (
     id, type, actor_id, actor_login, repo_id, repo_name,
-    org_id, org_login, action, created_at, raw
+    org_id, org_login, action, created_at, raw, source
 )
 SELECT
     u.id, u.type, NULLIF(u.actor_id, 0), NULLIF(u.actor_login, ''), u.repo_id, u.repo_name,
-    NULLIF(u.org_id, 0), NULLIF(u.org_login, ''), NULLIF(u.action, ''), u.created_at, u.raw
+    NULLIF(u.org_id, 0), NULLIF(u.org_login, ''), NULLIF(u.action, ''), u.created_at, u.raw,
+    NULLIF(u.source, '')::event_source
 FROM (
     -- Several set-returning functions in one select list advance together,
     -- row i taking element i of every array (sqlc cannot type the
@@ -122,7 +126,8 @@ FROM (
         unnest($8::text[]) AS org_login,
         unnest($9::text[]) AS action,
         unnest($10::timestamptz[]) AS created_at,
-        unnest($11::jsonb[]) AS raw
+        unnest($11::jsonb[]) AS raw,
+        unnest($12::text[]) AS source
 ) AS u
 ORDER BY u.id, u.created_at
 ON CONFLICT (id, created_at) DO NOTHING
@@ -140,6 +145,7 @@ type EventsInsertBatchParams struct {
 	Actions     []string
 	CreatedAts  []time.Time
 	Raws        [][]byte
+	Sources     []string
 }
 
 // EventsInsertBatch stores a batch of events in one statement, the path of a
@@ -148,6 +154,7 @@ type EventsInsertBatchParams struct {
 // is skipped; the affected-row count is the number of events newly stored.
 // The arrays are parallel (element i of each describes event i). Optional
 // values travel as 0 or the empty string and are stored as NULL, so the arrays stay plain.
+// sources names which part of ghevents stored each event (an event_source).
 // Key order: two writers inserting overlapping events (the poller's workers,
 // an import) take their locks in the same order, so they cannot deadlock.
 func (q *Queries) EventsInsertBatch(ctx context.Context, arg EventsInsertBatchParams) (int64, error) {
@@ -163,6 +170,7 @@ func (q *Queries) EventsInsertBatch(ctx context.Context, arg EventsInsertBatchPa
 		arg.Actions,
 		arg.CreatedAts,
 		arg.Raws,
+		arg.Sources,
 	)
 	if err != nil {
 		return 0, err

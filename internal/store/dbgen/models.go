@@ -5,10 +5,56 @@
 package dbgen
 
 import (
+	"database/sql/driver"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type EventSource string
+
+const (
+	EventSourceFirehose EventSource = "firehose"
+	EventSourceWatch    EventSource = "watch"
+	EventSourceArchive  EventSource = "archive"
+	EventSourceImport   EventSource = "import"
+)
+
+func (e *EventSource) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = EventSource(s)
+	case string:
+		*e = EventSource(s)
+	default:
+		return fmt.Errorf("unsupported scan type for EventSource: %T", src)
+	}
+	return nil
+}
+
+type NullEventSource struct {
+	EventSource EventSource
+	Valid       bool // Valid is true if EventSource is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullEventSource) Scan(value interface{}) error {
+	if value == nil {
+		ns.EventSource, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.EventSource.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullEventSource) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.EventSource), nil
+}
 
 type DataVersion struct {
 	Singleton bool
@@ -30,6 +76,7 @@ type Event struct {
 	CreatedAt  time.Time
 	InsertedAt time.Time
 	Raw        []byte
+	Source     *EventSource
 }
 
 type EventHourlyCount struct {
@@ -49,6 +96,23 @@ type EventTypeCount struct {
 	Type   string
 	Action string
 	Events int64
+}
+
+type GharchiveHour struct {
+	BaseUrl           string
+	Hour              time.Time
+	Status            string
+	ArchiveEvents     *int64
+	SeenBeforeArchive *int64
+	Reason            *string
+	RetryAt           *time.Time
+	UpdatedAt         time.Time
+}
+
+type HourlySourceCount struct {
+	Hour   time.Time
+	Events int64
+	Polled int64
 }
 
 type PollerState struct {

@@ -46,6 +46,11 @@ type Options struct {
 	RateLimit int
 	// Now is the clock of the rate-limit window (default time.Now).
 	Now func() time.Time
+	// Feeds are the pages of other feeds by path, such as
+	// "/repos/owner/name/events" or "/orgs/login/events" (a watched
+	// repository, organisation or user); Pages serve every other path.
+	// All feeds share the server's rate limit, as they share a token.
+	Feeds map[string][][]byte
 }
 
 // Reply is a scripted answer to one request, used instead of the normal one.
@@ -90,6 +95,7 @@ type Server struct {
 	mu           sync.Mutex
 	pages        [][]byte
 	etags        []string
+	feeds        map[string]feedPages
 	maxPages     int
 	pollInterval int
 	limit        int
@@ -114,6 +120,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 		s.now = time.Now
 	}
 	s.setPages(opts.Pages)
+	s.feeds = map[string]feedPages{}
+	for path, pages := range opts.Feeds {
+		s.feeds[path] = newFeedPages(pages)
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -141,6 +151,35 @@ func (s *Server) setPages(pages [][]byte) {
 	for i, p := range pages {
 		s.etags[i] = ETag(p)
 	}
+}
+
+// feedPages are the pages of one feed and their ETags.
+type feedPages struct {
+	pages [][]byte
+	etags []string
+}
+
+func newFeedPages(pages [][]byte) feedPages {
+	f := feedPages{pages: pages, etags: make([]string, len(pages))}
+	for i, p := range pages {
+		f.etags[i] = ETag(p)
+	}
+	return f
+}
+
+// SetFeedPages replaces the pages of the feed at path (see Options.Feeds).
+func (s *Server) SetFeedPages(path string, pages ...[]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.feeds[path] = newFeedPages(pages)
+}
+
+// pagesFor are the pages and ETags served at path. s.mu is held.
+func (s *Server) pagesFor(path string) ([][]byte, []string) {
+	if f, ok := s.feeds[path]; ok {
+		return f.pages, f.etags
+	}
+	return s.pages, s.etags
 }
 
 // ETag is the weak ETag the server gives a page body.
@@ -299,18 +338,19 @@ func (s *Server) answer(r *http.Request, page int, reply *Reply) (int, http.Head
 		return http.StatusForbidden, h, []byte(`{"message":"API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)","documentation_url":"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}`)
 	}
 
+	pages, etags := s.pagesFor(r.URL.Path)
 	maxPages := s.maxPages
 	if maxPages == 0 {
-		maxPages = len(s.pages)
+		maxPages = len(pages)
 	}
-	if page > maxPages || page > len(s.pages) {
+	if page > maxPages || page > len(pages) {
 		s.remaining--
 		rate()
 		h.Del("X-Poll-Interval")
 		return http.StatusUnprocessableEntity, h, []byte(`{"message":"In order to keep the API fast for everyone, pagination is limited for this resource.","documentation_url":"https://docs.github.com/v3/#pagination"}`)
 	}
 
-	etag := s.etags[page-1]
+	etag := etags[page-1]
 	h.Set("ETag", etag)
 	if page == 1 && etagMatches(r.Header.Get("If-None-Match"), etag) {
 		// A 304 does not count against the rate limit.
@@ -322,12 +362,12 @@ func (s *Server) answer(r *http.Request, page int, reply *Reply) (int, http.Head
 	rate()
 	last := maxPages
 	if s.maxPages == 0 {
-		last = len(s.pages)
+		last = len(pages)
 	}
 	if link := s.link(r.URL, page, last); link != "" {
 		h.Set("Link", link)
 	}
-	return http.StatusOK, h, s.pages[page-1]
+	return http.StatusOK, h, pages[page-1]
 }
 
 // link is GitHub's Link header: prev, next, last, first, in that order.

@@ -73,9 +73,17 @@
   fitLabels();
   if (axes.some(function (a) { return a.type === "category"; })) {
     option.tooltip = option.tooltip || {};
+    // Every series of the category (the coverage chart stacks several),
+    // those without a value left out.
     option.tooltip.formatter = function (ps) {
-      var p = list(ps)[0];
-      return p ? esc(p.name) + "<br>" + esc(p.seriesName) + ": " + esc(thousands(p.value)) : "";
+      var all = list(ps);
+      if (!all.length) {
+        return "";
+      }
+      var lines = all.filter(function (p) { return p.value !== null && p.value !== undefined; }).map(function (p) {
+        return esc(p.seriesName) + ": " + esc(thousands(p.value));
+      });
+      return esc(all[0].name) + "<br>" + lines.join("<br>");
     };
   }
   var timeAxis = option.xAxis && option.xAxis[0] && option.xAxis[0].type === "time";
