@@ -27,7 +27,7 @@ import (
 func TestPollFollowsGHArchive(t *testing.T) {
 	t.Parallel()
 	_, file, _, _ := runtime.Caller(0)
-	hourFile, err := os.ReadFile(filepath.Join(filepath.Dir(file), "../../../shared/testdata/gharchive-2015-01-01-0.json.gz"))
+	hourFile, err := os.ReadFile(filepath.Join(filepath.Dir(file), "../../testdata/github/gharchive-2015-01-01-0.json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}

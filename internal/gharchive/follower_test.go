@@ -38,7 +38,7 @@ func hour(n int) time.Time { return h0.Add(time.Duration(n) * time.Hour) }
 func realLines(t *testing.T) [][]byte {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	f, err := os.Open(filepath.Join(filepath.Dir(file), "../../../shared/testdata/gharchive-2015-01-01-0.json.gz"))
+	f, err := os.Open(filepath.Join(filepath.Dir(file), "../../testdata/github/gharchive-2015-01-01-0.json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
