@@ -25,6 +25,7 @@ import (
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit"
 	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
@@ -232,23 +233,13 @@ func (a *archive) counts(h time.Time) (requests, served int) {
 	return a.requests[name], a.served[name]
 }
 
-// logBuffer collects log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// logBuffer collects log lines (testkit.Buffer, safe for the follower's
+// goroutines) and finds those of one message.
+type logBuffer struct{ testkit.Buffer }
 
 func (b *logBuffer) lines(msg string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []string
-	for l := range strings.SplitSeq(b.buf.String(), "\n") {
+	for l := range strings.SplitSeq(b.String(), "\n") {
 		if strings.Contains(l, `msg="`+msg+`"`) {
 			out = append(out, l)
 		}
@@ -273,7 +264,7 @@ func setup(t *testing.T, now time.Time) *env {
 		metrics: gharchive.NewMetrics(nil)}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("log:\n%s", e.logs.buf.String())
+			t.Logf("log:\n%s", e.logs.String())
 		}
 	})
 	return e
