@@ -136,11 +136,7 @@ func New(cfg Config) (*Follower, error) {
 	cfg.RetryMax = cmp.Or(cfg.RetryMax, DefaultRetryMax)
 	cfg.DBTimeout = cmp.Or(cfg.DBTimeout, DefaultDBTimeout)
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			ResponseHeaderTimeout: 30 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-		}}
+		cfg.HTTPClient = importer.NewHTTPClient()
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

@@ -184,11 +184,7 @@ func New(sink Sink, o Options) *Importer {
 		o.RetryFor = time.Minute
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			ResponseHeaderTimeout: 30 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-		}}
+		o.HTTPClient = NewHTTPClient()
 	}
 	if o.Stdin == nil {
 		o.Stdin = os.Stdin
@@ -456,4 +452,15 @@ func (im *Importer) keep(e *model.Event) bool {
 		return false
 	}
 	return true
+}
+
+// NewHTTPClient is the client dump files are downloaded with when none is
+// given: the environment's proxy, and bounded waits for the TLS handshake
+// and the response headers (a body may stream for as long as it takes).
+func NewHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		ResponseHeaderTimeout: 30 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+	}}
 }
