@@ -7,11 +7,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store/dbgen"
 )
 
 // EventFilter selects events for the metrics. Empty fields match everything;
-// RepoName and Action are compared case-insensitively.
+// RepoName and Action are compared case-insensitively (the queries get the
+// repository's name lower-cased in SQL, as repo_key is made, and the
+// action's key, model.ActionKey, as events.action is stored).
 type EventFilter struct {
 	EventType string
 	RepoName  string
@@ -19,7 +22,7 @@ type EventFilter struct {
 }
 
 func (f EventFilter) repo() *string   { return optional(f.RepoName) }
-func (f EventFilter) action() *string { return optional(f.Action) }
+func (f EventFilter) action() *string { return optional(model.ActionKey(f.Action)) }
 
 func optional(s string) *string {
 	if s == "" {

@@ -19,7 +19,7 @@ FROM (
         SELECT e.created_at FROM events e
         WHERE e.type = $1::text
           AND ($2::text IS NULL OR e.repo_key = lower($2::text))
-          AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
+          AND ($3::text IS NULL OR e.action = $3::text)
         ORDER BY e.created_at DESC
         LIMIT $4::bigint
     ) r
@@ -79,7 +79,7 @@ FROM (
             (SELECT sum(t.events) FROM event_type_counts t WHERE t.type = $3::text)
         WHEN $1::text IS NULL THEN
             (SELECT t.events FROM event_type_counts t
-             WHERE t.type = $3::text AND t.action = lower($2::text))
+             WHERE t.type = $3::text AND t.action = $2::text)
         WHEN $2::text IS NULL THEN
             (SELECT r.events FROM repo_type_counts r
              WHERE r.type = $3::text AND r.repo_key = lower($1::text))
@@ -88,21 +88,21 @@ FROM (
             -- repository's events of one type, the action checked in the index).
             (SELECT count(*) FROM events e
              WHERE e.repo_key = lower($1::text) AND e.type = $3::text
-               AND lower(e.action) = lower($2::text))
+               AND e.action = $2::text)
     END, 0)::bigint AS events_count
 ) c
 LEFT JOIN events o ON (o.id, o.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.type = $3::text
       AND ($1::text IS NULL OR e.repo_key = lower($1::text))
-      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+      AND ($2::text IS NULL OR e.action = $2::text)
     ORDER BY e.created_at LIMIT 1
 )
 LEFT JOIN events n ON (n.id, n.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.type = $3::text
       AND ($1::text IS NULL OR e.repo_key = lower($1::text))
-      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+      AND ($2::text IS NULL OR e.action = $2::text)
     ORDER BY e.created_at DESC LIMIT 1
 )
 `
@@ -123,10 +123,15 @@ type MetricsEventSpanRow struct {
 // OR ...`; the pool plans every statement with its actual values
 // (plan_cache_mode = force_custom_plan), so PostgreSQL folds away the filters
 // not given and uses the index that fits the ones that are.
-// MetricsEventSpan is the count, oldest and newest created_at of the events of
-// one type, optionally of one repository (case-insensitive) and one action
-// (case-insensitive). The count comes from the summary tables (or the
-// repository's index entries when both filters are given); oldest and
+//
+// A repository is compared through repo_key (lower(repo_name), a generated
+// column), the name given lower-cased here. An action is compared as it is:
+// events.action and the summaries hold its key (migration 011), and the
+// store passes the filter's key (model.ActionKey).
+// MetricsEventSpan is the count, oldest and newest created_at of the events
+// of one type, optionally of one repository and one action. The count comes
+// from the summary tables (or the repository's index entries when both
+// filters are given); oldest and
 // newest are one index probe each (NULL when nothing matches). The average
 // gap between adjacent events is then (newest - oldest) / (count - 1): the
 // gaps telescope, so their sum is newest - oldest whatever the ties (see
@@ -144,7 +149,7 @@ const metricsOldestSince = `-- name: MetricsOldestSince :many
 SELECT e.created_at
 FROM events e
 WHERE e.created_at >= $1::timestamptz
-  AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+  AND ($2::text IS NULL OR e.action = $2::text)
 ORDER BY e.created_at
 LIMIT 1
 `
@@ -180,7 +185,7 @@ const metricsRepoTypeCountsSince = `-- name: MetricsRepoTypeCountsSince :many
 SELECT r.type, w.events::bigint AS events,
     (SELECT e.created_at FROM events e
      WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
-       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+       AND ($2::text IS NULL OR e.action = $2::text)
      ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
 FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
 JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($3::text)
@@ -279,7 +284,7 @@ const metricsTypeCountsAll = `-- name: MetricsTypeCountsAll :many
 
 SELECT t.type, sum(t.events)::bigint AS events
 FROM event_type_counts t
-WHERE $1::text IS NULL OR t.action = lower($1::text)
+WHERE $1::text IS NULL OR t.action = $1::text
 GROUP BY t.type
 `
 
@@ -301,7 +306,7 @@ type MetricsTypeCountsAllRow struct {
 // and, for either side, the events between since and boundary (the hour
 // boundary nearest to since) counted in events, taken away or added.
 // MetricsTypeCountsAll is the all-time count per type, optionally of one
-// action (case-insensitive).
+// action.
 func (q *Queries) MetricsTypeCountsAll(ctx context.Context, action *string) ([]MetricsTypeCountsAllRow, error) {
 	rows, err := q.db.Query(ctx, metricsTypeCountsAll, action)
 	if err != nil {
@@ -326,7 +331,7 @@ const metricsTypeCountsBetween = `-- name: MetricsTypeCountsBetween :many
 SELECT e.type, count(*)::bigint AS events
 FROM events e
 WHERE e.created_at >= $1::timestamptz AND e.created_at < $2::timestamptz
-  AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
+  AND ($3::text IS NULL OR e.action = $3::text)
 GROUP BY e.type
 `
 
@@ -368,7 +373,7 @@ const metricsTypeCountsHoursBefore = `-- name: MetricsTypeCountsHoursBefore :man
 SELECT h.type, sum(h.events)::bigint AS events
 FROM event_hourly_counts h
 WHERE h.hour < $1::timestamptz
-  AND ($2::text IS NULL OR h.action = lower($2::text))
+  AND ($2::text IS NULL OR h.action = $2::text)
 GROUP BY h.type
 `
 
@@ -408,7 +413,7 @@ const metricsTypeCountsHoursFrom = `-- name: MetricsTypeCountsHoursFrom :many
 SELECT h.type, sum(h.events)::bigint AS events
 FROM event_hourly_counts h
 WHERE h.hour >= $1::timestamptz
-  AND ($2::text IS NULL OR h.action = lower($2::text))
+  AND ($2::text IS NULL OR h.action = $2::text)
 GROUP BY h.type
 `
 
