@@ -1,5 +1,7 @@
--- One key for the action: events.action is stored as its key, payload.action
--- with the ASCII letters lower-cased (lower(action COLLATE "C"), which
+-- One key for the action (and, with it, the repository windows counted by
+-- plain queries: repo_events_since goes). events.action is stored as its
+-- key, payload.action with the ASCII letters lower-cased (lower(action
+-- COLLATE "C"), which
 -- changes A-Z only, whatever the database's locale; the writers apply the
 -- same rule in Go, model.ActionKey). The summaries, the triggers and the
 -- queries then compare the column as it is: no lower() on either side, and
@@ -154,39 +156,9 @@ BEGIN
 END
 $fn$;
 
--- repo_events_since of 002, its action compared as it is (the caller
--- passes the key).
-CREATE OR REPLACE FUNCTION repo_events_since(p_repo_key text, p_type text, p_total bigint, p_since timestamptz, p_action text)
-RETURNS bigint LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-    first_at timestamptz;
-    last_at  timestamptz;
-    n        bigint;
-BEGIN
-    IF p_action IS NOT NULL THEN
-        SELECT count(*) INTO n FROM events e
-        WHERE e.repo_key = p_repo_key AND e.type = p_type AND e.created_at >= p_since
-          AND e.action = p_action;
-        RETURN n;
-    END IF;
-    SELECT min(e.created_at), max(e.created_at) INTO first_at, last_at
-    FROM events e WHERE e.repo_key = p_repo_key AND e.type = p_type;
-    IF first_at IS NULL OR last_at < p_since THEN
-        RETURN 0;
-    END IF;
-    IF first_at >= p_since THEN
-        RETURN p_total;
-    END IF;
-    IF p_since - first_at < last_at - p_since THEN
-        SELECT count(*) INTO n FROM events e
-        WHERE e.repo_key = p_repo_key AND e.type = p_type AND e.created_at < p_since;
-        RETURN p_total - n;
-    END IF;
-    SELECT count(*) INTO n FROM events e
-    WHERE e.repo_key = p_repo_key AND e.type = p_type AND e.created_at >= p_since;
-    RETURN n;
-END
-$fn$;
+-- repo_events_since of 002 goes: the store decides in Go which side of
+-- the window to count (sql/queries/metrics.sql, MetricsRepoTypeSpans).
+DROP FUNCTION repo_events_since(text, text, bigint, timestamptz, text);
 
 -- A new month's table must carry the parent's CHECK constraints before it
 -- is attached: events_ensure_month of 007 copies them now (INCLUDING
@@ -293,7 +265,7 @@ END
 $fn$;
 
 -- repo_events_since as 002 made it.
-CREATE OR REPLACE FUNCTION repo_events_since(p_repo_key text, p_type text, p_total bigint, p_since timestamptz, p_action text)
+CREATE FUNCTION repo_events_since(p_repo_key text, p_type text, p_total bigint, p_since timestamptz, p_action text)
 RETURNS bigint LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
     first_at timestamptz;

@@ -132,24 +132,64 @@ WHERE e.created_at >= @since::timestamptz
 ORDER BY e.created_at
 LIMIT 1;
 
--- name: MetricsRepoTypeCountsSince :many
--- MetricsRepoTypeCountsSince counts the events of each type of one
--- repository (case-insensitive) created at or after since, optionally of one
--- action, with the oldest of them on every row: per type stored for the
--- repository, repo_events_since (migration 002) reads at most about half of
--- its events, and one index probe finds the oldest in the window.
-SELECT r.type, w.events::bigint AS events,
-    (SELECT e.created_at FROM events e
-     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
-       AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
-     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
+-- The counts per type of one repository since a time (events-total-count
+-- with repository_name) read at most about half of each (repository,
+-- type)'s events. The store reads each type's span (MetricsRepoTypeSpans),
+-- decides in Go per type which side of since to count, and counts both
+-- sides' types in one plain query each, all in one snapshot:
+--   no event at or after since: 0;
+--   the first event at or after since (no action): the summary count;
+--   since nearer the first event than the last (no action): the summary
+--     count minus the events before since (MetricsRepoTypeCountsBefore);
+--   else, and always with an action: the events from since on
+--     (MetricsRepoTypeCountsFrom).
+
+-- name: MetricsRepoTypeSpans :many
+-- MetricsRepoTypeSpans is, per type of one repository with an event at or
+-- after since (optionally of one action), its count (repo_type_counts), its
+-- first and last event's created_at, and the oldest at or after since: one
+-- index probe each in events_repo_type_created_idx (no row for a type
+-- without such an event: it counts 0). The types come from
+-- event_type_counts so that each is one primary-key probe of
+-- repo_type_counts (keyed by type first).
+SELECT r.type, r.events, f.created_at AS first_at, l.created_at AS last_at, o.created_at AS oldest
 FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
 JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower(@repo_name::text)
 CROSS JOIN LATERAL (
-    SELECT repo_events_since(r.repo_key, r.type, r.events, @since::timestamptz, sqlc.narg(action)::text) AS events
-) w
-WHERE w.events > 0
+    SELECT e.created_at FROM events e
+    WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
+    ORDER BY e.created_at LIMIT 1
+) o
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at LIMIT 1
+) f
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at DESC LIMIT 1
+) l
 ORDER BY r.type;
+
+-- name: MetricsRepoTypeCountsFrom :many
+-- MetricsRepoTypeCountsFrom counts the events of one repository of each of
+-- types created at or after since, optionally of one action: one range of
+-- events_repo_type_created_idx per type (the action checked in the index).
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower(@repo_name::text) AND e.type = ANY(@types::text[])
+  AND e.created_at >= @since::timestamptz
+  AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
+GROUP BY e.type;
+
+-- name: MetricsRepoTypeCountsBefore :many
+-- MetricsRepoTypeCountsBefore counts the events of one repository of each
+-- of types created before since.
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower(@repo_name::text) AND e.type = ANY(@types::text[])
+  AND e.created_at < @since::timestamptz
+GROUP BY e.type;
 
 -- name: MetricsTopRepos :many
 -- MetricsTopRepos lists the repositories with more than min_events events of

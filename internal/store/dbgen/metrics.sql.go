@@ -181,48 +181,168 @@ func (q *Queries) MetricsOldestSince(ctx context.Context, arg MetricsOldestSince
 	return items, nil
 }
 
-const metricsRepoTypeCountsSince = `-- name: MetricsRepoTypeCountsSince :many
-SELECT r.type, w.events::bigint AS events,
-    (SELECT e.created_at FROM events e
-     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
-       AND ($2::text IS NULL OR e.action = $2::text)
-     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
-FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
-JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($3::text)
-CROSS JOIN LATERAL (
-    SELECT repo_events_since(r.repo_key, r.type, r.events, $1::timestamptz, $2::text) AS events
-) w
-WHERE w.events > 0
-ORDER BY r.type
+const metricsRepoTypeCountsBefore = `-- name: MetricsRepoTypeCountsBefore :many
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower($1::text) AND e.type = ANY($2::text[])
+  AND e.created_at < $3::timestamptz
+GROUP BY e.type
 `
 
-type MetricsRepoTypeCountsSinceParams struct {
-	Since    time.Time
-	Action   *string
+type MetricsRepoTypeCountsBeforeParams struct {
 	RepoName string
+	Types    []string
+	Since    time.Time
 }
 
-type MetricsRepoTypeCountsSinceRow struct {
+type MetricsRepoTypeCountsBeforeRow struct {
 	Type   string
 	Events int64
-	Oldest time.Time
 }
 
-// MetricsRepoTypeCountsSince counts the events of each type of one
-// repository (case-insensitive) created at or after since, optionally of one
-// action, with the oldest of them on every row: per type stored for the
-// repository, repo_events_since (migration 002) reads at most about half of
-// its events, and one index probe finds the oldest in the window.
-func (q *Queries) MetricsRepoTypeCountsSince(ctx context.Context, arg MetricsRepoTypeCountsSinceParams) ([]MetricsRepoTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsRepoTypeCountsSince, arg.Since, arg.Action, arg.RepoName)
+// MetricsRepoTypeCountsBefore counts the events of one repository of each
+// of types created before since.
+func (q *Queries) MetricsRepoTypeCountsBefore(ctx context.Context, arg MetricsRepoTypeCountsBeforeParams) ([]MetricsRepoTypeCountsBeforeRow, error) {
+	rows, err := q.db.Query(ctx, metricsRepoTypeCountsBefore, arg.RepoName, arg.Types, arg.Since)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []MetricsRepoTypeCountsSinceRow
+	var items []MetricsRepoTypeCountsBeforeRow
 	for rows.Next() {
-		var i MetricsRepoTypeCountsSinceRow
-		if err := rows.Scan(&i.Type, &i.Events, &i.Oldest); err != nil {
+		var i MetricsRepoTypeCountsBeforeRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsRepoTypeCountsFrom = `-- name: MetricsRepoTypeCountsFrom :many
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower($1::text) AND e.type = ANY($2::text[])
+  AND e.created_at >= $3::timestamptz
+  AND ($4::text IS NULL OR e.action = $4::text)
+GROUP BY e.type
+`
+
+type MetricsRepoTypeCountsFromParams struct {
+	RepoName string
+	Types    []string
+	Since    time.Time
+	Action   *string
+}
+
+type MetricsRepoTypeCountsFromRow struct {
+	Type   string
+	Events int64
+}
+
+// MetricsRepoTypeCountsFrom counts the events of one repository of each of
+// types created at or after since, optionally of one action: one range of
+// events_repo_type_created_idx per type (the action checked in the index).
+func (q *Queries) MetricsRepoTypeCountsFrom(ctx context.Context, arg MetricsRepoTypeCountsFromParams) ([]MetricsRepoTypeCountsFromRow, error) {
+	rows, err := q.db.Query(ctx, metricsRepoTypeCountsFrom,
+		arg.RepoName,
+		arg.Types,
+		arg.Since,
+		arg.Action,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsRepoTypeCountsFromRow
+	for rows.Next() {
+		var i MetricsRepoTypeCountsFromRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsRepoTypeSpans = `-- name: MetricsRepoTypeSpans :many
+
+SELECT r.type, r.events, f.created_at AS first_at, l.created_at AS last_at, o.created_at AS oldest
+FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($1::text)
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e
+    WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $2::timestamptz
+      AND ($3::text IS NULL OR e.action = $3::text)
+    ORDER BY e.created_at LIMIT 1
+) o
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at LIMIT 1
+) f
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at DESC LIMIT 1
+) l
+ORDER BY r.type
+`
+
+type MetricsRepoTypeSpansParams struct {
+	RepoName string
+	Since    time.Time
+	Action   *string
+}
+
+type MetricsRepoTypeSpansRow struct {
+	Type    string
+	Events  int64
+	FirstAt time.Time
+	LastAt  time.Time
+	Oldest  time.Time
+}
+
+// The counts per type of one repository since a time (events-total-count
+// with repository_name) read at most about half of each (repository,
+// type)'s events. The store reads each type's span (MetricsRepoTypeSpans),
+// decides in Go per type which side of since to count, and counts both
+// sides' types in one plain query each, all in one snapshot:
+//
+//	no event at or after since: 0;
+//	the first event at or after since (no action): the summary count;
+//	since nearer the first event than the last (no action): the summary
+//	  count minus the events before since (MetricsRepoTypeCountsBefore);
+//	else, and always with an action: the events from since on
+//	  (MetricsRepoTypeCountsFrom).
+//
+// MetricsRepoTypeSpans is, per type of one repository with an event at or
+// after since (optionally of one action), its count (repo_type_counts), its
+// first and last event's created_at, and the oldest at or after since: one
+// index probe each in events_repo_type_created_idx (no row for a type
+// without such an event: it counts 0). The types come from
+// event_type_counts so that each is one primary-key probe of
+// repo_type_counts (keyed by type first).
+func (q *Queries) MetricsRepoTypeSpans(ctx context.Context, arg MetricsRepoTypeSpansParams) ([]MetricsRepoTypeSpansRow, error) {
+	rows, err := q.db.Query(ctx, metricsRepoTypeSpans, arg.RepoName, arg.Since, arg.Action)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsRepoTypeSpansRow
+	for rows.Next() {
+		var i MetricsRepoTypeSpansRow
+		if err := rows.Scan(
+			&i.Type,
+			&i.Events,
+			&i.FirstAt,
+			&i.LastAt,
+			&i.Oldest,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
