@@ -26,14 +26,13 @@ LOCK TABLE events IN SHARE MODE;
 -- The rows whose stored action is not its key, or whose old summary key
 -- (lower(action) under the database's locale, as 002 counted it) is not
 -- its new one: 'Closed' (stored changes), 'É' (lower() made it 'é', the key
--- keeps it). Rare rows: an index-only scan of events_created_idx, which
--- carries the action, rather than a read of every row.
+-- keeps it). An index-only scan of events_created_idx, which carries the
+-- type and the action, rather than a read of every row.
 DO $do$
 BEGIN
     SET LOCAL enable_seqscan = off;
     CREATE TEMP TABLE events_action_fix ON COMMIT DROP AS
-    SELECT e.id, e.created_at, e.type, lower(e.action) AS old_key, lower(e.action COLLATE "C") AS new_key,
-           e.action <> lower(e.action COLLATE "C") AS rewrite
+    SELECT e.created_at, e.type, e.action, lower(e.action) AS old_key, lower(e.action COLLATE "C") AS new_key
     FROM events e
     WHERE e.action <> lower(e.action COLLATE "C") OR e.action <> lower(e.action);
     SET LOCAL enable_seqscan = on;
@@ -60,11 +59,12 @@ BEGIN
     ON CONFLICT (hour, type, action) DO UPDATE SET events = c.events + excluded.events;
     DELETE FROM event_hourly_counts WHERE events <= 0;
 
-    -- The rows themselves (no trigger of events counts an UPDATE; the data
-    -- version grows when a row changes).
+    -- The rows themselves, found again by created_at (events_created_idx):
+    -- every row of that time with that action gets the same key. No
+    -- trigger of events counts an UPDATE; the data version grows.
     UPDATE events e SET action = f.new_key
-    FROM events_action_fix f
-    WHERE f.rewrite AND e.id = f.id AND e.created_at = f.created_at;
+    FROM (SELECT DISTINCT created_at, action, new_key FROM events_action_fix WHERE action <> new_key) f
+    WHERE e.created_at = f.created_at AND e.action = f.action;
     DROP TABLE events_action_fix;
 END
 $do$;
