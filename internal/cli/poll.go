@@ -186,15 +186,18 @@ func (pl *polling) run(ctx context.Context) error {
 }
 
 // feedsDetail lists each feed with the end of its last complete round in
-// this process.
+// this process and the wait chosen after it.
 func (pl *polling) feedsDetail() string {
-	last := pl.metrics.FeedLastRounds()
+	last, waits := pl.metrics.FeedLastRounds(), pl.metrics.FeedWaits()
 	parts := make([]string, len(pl.feeds))
 	for i, f := range pl.feeds {
 		if at, ok := last[f.name]; ok {
 			parts[i] = f.name + " last round " + at.Format(time.RFC3339)
 		} else {
 			parts[i] = f.name + " no round yet"
+		}
+		if w, ok := waits[f.name]; ok {
+			parts[i] += fmt.Sprintf(", then a wait of %s (%s)", w.D.Round(time.Second), w.Why)
 		}
 	}
 	return strings.Join(parts, "; ")

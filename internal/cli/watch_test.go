@@ -78,6 +78,8 @@ func TestPollWatchesRepositoriesAndOrganisations(t *testing.T) {
 				fmt.Sprintf(`ghevents_poller_feed_events_stored_total{feed="org:acme"} %d`, len(wantOrg)),
 				`ghevents_poller_feed_rounds_total{feed="repo:octo/hello",outcome="ok"} 1`,
 				`ghevents_poller_feed_rounds_total{feed="org:acme",outcome="ok"} 1`,
+				`ghevents_poller_feed_wait_seconds{feed="repo:octo/hello"} 3600`,
+				`ghevents_poller_feed_wait_seconds{feed="org:acme"} 3600`,
 				fmt.Sprintf("ghevents_poller_events_stored_total %d", wantWatch+wantFire),
 			}
 			if withFirehose {
@@ -109,7 +111,7 @@ func TestPollWatchesRepositoriesAndOrganisations(t *testing.T) {
 				t.Errorf("%d events stored, want %d", n, wantWatch+wantFire)
 			}
 			_, body := get("http://" + addr + "/readyz")
-			for _, f := range []string{"repo:octo/hello last round ", "org:acme last round "} {
+			for _, f := range []string{"repo:octo/hello last round ", "org:acme last round ", "Z, then a wait of 1h0m0s (poll-interval)"} {
 				if !strings.Contains(body, f) {
 					t.Errorf("/readyz lacks %q: %s", f, body)
 				}

@@ -284,7 +284,7 @@ func (p *Poller) fetchLoop(ctx context.Context, queue chan<- *page) (held *page,
 		if err != nil {
 			return held, err
 		}
-		p.metrics.lastWait.Store(int64(w.D))
+		p.metrics.waited(p.cfg.Feed, w)
 		if err := p.cfg.Sleep(ctx, w); err != nil {
 			return nil, err
 		}
