@@ -181,19 +181,7 @@ func New(cfg Config) (*Poller, error) {
 }
 
 // sleep is the real Sleep.
-func sleep(ctx context.Context, w Wait) error {
-	if w.D <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(w.D)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleep(ctx context.Context, w Wait) error { return backoff.Sleep(ctx, w.D) }
 
 // Run polls until ctx ends (then it returns nil) or BeforeRound fails (then
 // it returns that error). Either way it stops fetching and lets the insert
