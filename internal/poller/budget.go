@@ -51,8 +51,8 @@ func NewBudget() *Budget {
 
 // observe keeps the freshest rate-limit headers: those of a later window,
 // or, in the same window, those with fewer requests left (answers to
-// several feeds may arrive in any order). Headers that say nothing are
-// ignored.
+// several feeds may arrive in any order); without a reset time to compare,
+// the last answer. Headers that say nothing are ignored.
 func (b *Budget) observe(r github.RateLimit) {
 	if !r.Known() {
 		return
@@ -61,7 +61,7 @@ func (b *Budget) observe(r github.RateLimit) {
 	defer b.mu.Unlock()
 	cur := b.rate
 	switch {
-	case !cur.Known(), r.Reset.After(cur.Reset):
+	case !cur.Known(), r.Reset.IsZero(), cur.Reset.IsZero(), r.Reset.After(cur.Reset):
 		b.rate = r
 	case r.Reset.Equal(cur.Reset) && r.Remaining <= cur.Remaining:
 		b.rate = r
