@@ -498,3 +498,73 @@ func genMonths(o gen.Options) []time.Time {
 	}
 	return append(out, start.Add(span))
 }
+
+// BenchmarkImportTimelineCost is what issue 16's write-side additions cost
+// the import: the same generated file (GHEVENTS_BENCH_EVENTS events,
+// without payload, as BenchmarkImport's no-payload variant) imported into
+// three fresh databases, alternating in every iteration, each iteration
+// starting with the next one (so all three see the same load on a shared
+// machine):
+//
+//	all:           the schema as it is
+//	no-minutes:    the minute summary's trigger (012) disabled
+//	no-minutes-008: that, and events_type_created_idx as before 008
+//	               (INCLUDE (action), without repo_key)
+//
+// all against no-minutes is the minute summary's cost; no-minutes against
+// no-minutes-008 that of 008's wider index.
+func BenchmarkImportTimelineCost(b *testing.B) {
+	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
+	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
+	archive, _, _ := benchFiles(b, o, false)
+	names := []string{"all", "no-minutes", "no-minutes-008"}
+	stores := make([]*store.Store, len(names))
+	for k := range stores {
+		stores[k] = store.New(testdb.New(b))
+	}
+	for _, sql := range []string{
+		`ALTER TABLE events DISABLE TRIGGER events_summaries_timeline_insert`,
+	} {
+		for _, s := range stores[1:] {
+			if _, err := s.Pool().Exec(context.Background(), sql); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if _, err := stores[2].Pool().Exec(context.Background(), `DROP INDEX events_type_created_idx;
+		CREATE INDEX events_type_created_idx ON events (type, created_at) INCLUDE (action)`); err != nil {
+		b.Fatal(err)
+	}
+	elapsed := make([]time.Duration, len(stores))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Each iteration starts with the next database: none is always first.
+		for j := range stores {
+			k := (i + j) % len(stores)
+			s := stores[k]
+			if i > 0 {
+				b.StopTimer()
+				clearBench(b, s, o)
+				b.StartTimer()
+			}
+			start := time.Now()
+			sum, err := importer.New(s, importer.Options{NoPayload: true}).Run(context.Background(), []string{archive})
+			elapsed[k] += time.Since(start)
+			if err != nil || sum.Stored != n {
+				b.Fatalf("%s: stored %d of %d: %v", names[k], sum.Stored, n, err)
+			}
+			b.Logf("iteration %d, %s: %.0f events/s", i, names[k], float64(n)/time.Since(start).Seconds())
+		}
+	}
+	b.StopTimer()
+	for k, s := range stores {
+		var minutes int64
+		if err := s.Pool().QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM event_minute_counts`).Scan(&minutes); err != nil {
+			b.Fatal(err)
+		}
+		if want := []int64{n, 0, 0}[k]; minutes != want {
+			b.Fatalf("%s: event_minute_counts sums to %d, want %d", names[k], minutes, want)
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/elapsed[k].Seconds(), "events/s-"+names[k])
+	}
+}

@@ -122,14 +122,38 @@ type windowRow struct {
 }
 
 // windowCounts counts the events of w per bucket and type, the buckets
-// after last counted in last. Two plans: without a repository and with
+// after last counted in last. Three plans: without a repository and with
 // buckets of whole hours, the whole hours come from the hourly summary and
-// only the partial hours at the ends from events; else everything is
-// counted in events (minute buckets; a repository, which the summaries do
-// not keep by time).
+// only the partial hours at the ends from events; without a repository or
+// an action and with buckets of whole minutes, the same from the minute
+// summary; else everything is counted in events (a repository, which the
+// summaries do not keep by time; minute buckets of one action).
 func (s *Store) windowCounts(ctx context.Context, w Window, width time.Duration, last time.Time, f EventFilter) ([]windowRow, error) {
 	var out []windowRow
-	if f.RepoName != "" || width%time.Hour != 0 {
+	switch {
+	case f.RepoName == "" && width%time.Hour == 0:
+		p := dbgen.TimelineFromSummaryParams{
+			BucketSeconds: width.Seconds(), LastBucket: last, EventType: optional(f.EventType), Action: f.action(),
+		}
+		p.HoursFrom, p.HoursTo, p.HeadFrom, p.HeadTo, p.TailFrom, p.TailTo = summaryRanges(w, time.Hour)
+		rows, err := s.read().TimelineFromSummary(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
+		}
+		for _, r := range rows {
+			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
+		}
+	case f.RepoName == "" && f.Action == "" && width%time.Minute == 0:
+		p := dbgen.TimelineFromMinutesParams{BucketSeconds: width.Seconds(), LastBucket: last, EventType: optional(f.EventType)}
+		p.MinutesFrom, p.MinutesTo, p.HeadFrom, p.HeadTo, p.TailFrom, p.TailTo = summaryRanges(w, time.Minute)
+		rows, err := s.read().TimelineFromMinutes(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
+		}
+		for _, r := range rows {
+			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
+		}
+	default:
 		rows, err := s.read().TimelineFromEvents(ctx, dbgen.TimelineFromEventsParams{
 			BucketSeconds: width.Seconds(), LastBucket: last, Since: w.Since, Until: w.until(),
 			EventType: optional(f.EventType), RepoName: f.repo(), Action: f.action(),
@@ -140,44 +164,32 @@ func (s *Store) windowCounts(ctx context.Context, w Window, width time.Duration,
 		for _, r := range rows {
 			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
 		}
-		return out, nil
-	}
-	p := dbgen.TimelineFromSummaryParams{
-		BucketSeconds: width.Seconds(), LastBucket: last, EventType: optional(f.EventType), Action: f.action(),
-	}
-	p.HoursFrom, p.HoursTo, p.HeadFrom, p.HeadTo, p.TailFrom, p.TailTo = summaryRanges(w)
-	rows, err := s.read().TimelineFromSummary(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
-	}
-	for _, r := range rows {
-		out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
 	}
 	return out, nil
 }
 
-// summaryRanges splits w into the whole hours [hoursFrom, hoursTo) (hoursTo
-// nil: every hour from hoursFrom on) the hourly summary counts, and the
-// partial hours at either end, [headFrom, headTo) and [tailFrom, tailTo),
+// summaryRanges splits w into the whole units (hours or minutes)
+// [from, to) a summary counts (to nil: every unit from from on), and the
+// partial units at either end, [headFrom, headTo) and [tailFrom, tailTo),
 // counted in events; an empty range is from == to.
-func summaryRanges(w Window) (hoursFrom time.Time, hoursTo *time.Time, headFrom, headTo, tailFrom, tailTo time.Time) {
+func summaryRanges(w Window, unit time.Duration) (from time.Time, to *time.Time, headFrom, headTo, tailFrom, tailTo time.Time) {
 	since := w.Since.UTC()
-	hoursFrom = since.Truncate(time.Hour)
-	if hoursFrom.Before(since) {
-		hoursFrom = hoursFrom.Add(time.Hour)
+	from = since.Truncate(unit)
+	if from.Before(since) {
+		from = from.Add(unit)
 	}
-	headFrom, headTo = since, hoursFrom
+	headFrom, headTo = since, from
 	tailFrom, tailTo = since, since
 	if w.OpenEnd {
-		return hoursFrom, nil, headFrom, headTo, tailFrom, tailTo
+		return from, nil, headFrom, headTo, tailFrom, tailTo
 	}
 	until := w.Until.UTC()
-	hoursEnd := until.Truncate(time.Hour)
-	if !hoursFrom.Before(hoursEnd) {
-		// No whole hour inside: everything is counted in events.
-		return hoursFrom, &hoursFrom, since, until, since, since
+	end := until.Truncate(unit)
+	if !from.Before(end) {
+		// No whole unit inside: everything is counted in events.
+		return from, &from, since, until, since, since
 	}
-	return hoursFrom, &hoursEnd, headFrom, headTo, hoursEnd, until
+	return from, &end, headFrom, headTo, end, until
 }
 
 // TopReposIn is TopRepos over the events of w only: how many repositories

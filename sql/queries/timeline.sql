@@ -49,12 +49,46 @@ FROM (
 ) s
 GROUP BY 1, 2;
 
+-- name: TimelineFromMinutes :many
+-- TimelineFromMinutes is TimelineFromSummary for buckets of whole minutes
+-- without an action filter (minute buckets): the whole minutes
+-- [minutes_from, minutes_to) come from the minute summary (minutes_to NULL:
+-- every minute from minutes_from on), the partial minutes at either end,
+-- [head_from, head_to) and [tail_from, tail_to), from events through
+-- events_created_idx or events_type_created_idx; an empty range reads
+-- nothing.
+SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
+FROM (
+    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
+                 @last_bucket::timestamptz) AS bucket,
+           m.type, m.events
+    FROM event_minute_counts m
+    WHERE m.minute >= @minutes_from::timestamptz
+      AND (sqlc.narg(minutes_to)::timestamptz IS NULL OR m.minute < sqlc.narg(minutes_to)::timestamptz)
+      AND (sqlc.narg(event_type)::text IS NULL OR m.type = sqlc.narg(event_type)::text)
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+                 @last_bucket::timestamptz),
+           e.type, 1
+    FROM events e
+    WHERE e.created_at >= @head_from::timestamptz AND e.created_at < @head_to::timestamptz
+      AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+                 @last_bucket::timestamptz),
+           e.type, 1
+    FROM events e
+    WHERE e.created_at >= @tail_from::timestamptz AND e.created_at < @tail_to::timestamptz
+      AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
+) s
+GROUP BY 1, 2;
+
 -- name: TimelineFromEvents :many
 -- TimelineFromEvents counts the events of a window per bucket and type in
 -- events, optionally of one type, one repository (case-insensitive, through
--- events_repo_type_created_idx) and one action: for minute buckets, and
--- for every bucket of one repository (the summaries do not keep
--- repositories by time). No ORDER BY, as in TimelineFromSummary.
+-- events_repo_type_created_idx) and one action: for minute buckets of one
+-- action, and for every bucket of one repository (the summaries do not
+-- keep repositories by time). No ORDER BY, as in TimelineFromSummary.
 SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
              @last_bucket::timestamptz)::timestamptz AS bucket,
        e.type, count(*)::bigint AS events

@@ -41,9 +41,9 @@ type TimelineFromEventsRow struct {
 
 // TimelineFromEvents counts the events of a window per bucket and type in
 // events, optionally of one type, one repository (case-insensitive, through
-// events_repo_type_created_idx) and one action: for minute buckets, and
-// for every bucket of one repository (the summaries do not keep
-// repositories by time). No ORDER BY, as in TimelineFromSummary.
+// events_repo_type_created_idx) and one action: for minute buckets of one
+// action, and for every bucket of one repository (the summaries do not
+// keep repositories by time). No ORDER BY, as in TimelineFromSummary.
 func (q *Queries) TimelineFromEvents(ctx context.Context, arg TimelineFromEventsParams) ([]TimelineFromEventsRow, error) {
 	rows, err := q.db.Query(ctx, timelineFromEvents,
 		arg.BucketSeconds,
@@ -61,6 +61,89 @@ func (q *Queries) TimelineFromEvents(ctx context.Context, arg TimelineFromEvents
 	var items []TimelineFromEventsRow
 	for rows.Next() {
 		var i TimelineFromEventsRow
+		if err := rows.Scan(&i.Bucket, &i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const timelineFromMinutes = `-- name: TimelineFromMinutes :many
+SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
+FROM (
+    SELECT least(date_bin(make_interval(secs => $1::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz) AS bucket,
+           m.type, m.events
+    FROM event_minute_counts m
+    WHERE m.minute >= $3::timestamptz
+      AND ($4::timestamptz IS NULL OR m.minute < $4::timestamptz)
+      AND ($5::text IS NULL OR m.type = $5::text)
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz),
+           e.type, 1
+    FROM events e
+    WHERE e.created_at >= $6::timestamptz AND e.created_at < $7::timestamptz
+      AND ($5::text IS NULL OR e.type = $5::text)
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz),
+           e.type, 1
+    FROM events e
+    WHERE e.created_at >= $8::timestamptz AND e.created_at < $9::timestamptz
+      AND ($5::text IS NULL OR e.type = $5::text)
+) s
+GROUP BY 1, 2
+`
+
+type TimelineFromMinutesParams struct {
+	BucketSeconds float64
+	LastBucket    time.Time
+	MinutesFrom   time.Time
+	MinutesTo     *time.Time
+	EventType     *string
+	HeadFrom      time.Time
+	HeadTo        time.Time
+	TailFrom      time.Time
+	TailTo        time.Time
+}
+
+type TimelineFromMinutesRow struct {
+	Bucket time.Time
+	Type   string
+	Events int64
+}
+
+// TimelineFromMinutes is TimelineFromSummary for buckets of whole minutes
+// without an action filter (minute buckets): the whole minutes
+// [minutes_from, minutes_to) come from the minute summary (minutes_to NULL:
+// every minute from minutes_from on), the partial minutes at either end,
+// [head_from, head_to) and [tail_from, tail_to), from events through
+// events_created_idx or events_type_created_idx; an empty range reads
+// nothing.
+func (q *Queries) TimelineFromMinutes(ctx context.Context, arg TimelineFromMinutesParams) ([]TimelineFromMinutesRow, error) {
+	rows, err := q.db.Query(ctx, timelineFromMinutes,
+		arg.BucketSeconds,
+		arg.LastBucket,
+		arg.MinutesFrom,
+		arg.MinutesTo,
+		arg.EventType,
+		arg.HeadFrom,
+		arg.HeadTo,
+		arg.TailFrom,
+		arg.TailTo,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TimelineFromMinutesRow
+	for rows.Next() {
+		var i TimelineFromMinutesRow
 		if err := rows.Scan(&i.Bucket, &i.Type, &i.Events); err != nil {
 			return nil, err
 		}

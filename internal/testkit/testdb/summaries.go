@@ -9,7 +9,8 @@ import (
 )
 
 // SummariesMatch compares every summary table with the same counts
-// recomputed from events by plain GROUP BY queries.
+// recomputed from events by plain GROUP BY queries. A table the schema does
+// not have (a database migrated down below it) is left out.
 func SummariesMatch(t testing.TB, ctx context.Context, pool *pgxpool.Pool) {
 	t.Helper()
 	pairs := []struct{ name, summary, recomputed string }{
@@ -21,6 +22,11 @@ func SummariesMatch(t testing.TB, ctx context.Context, pool *pgxpool.Pool) {
 			`SELECT h || '|' || type || '|' || a || '|' || count(*) FROM (
 			   SELECT extract(epoch FROM date_trunc('hour', created_at, 'UTC'))::bigint AS h, type, coalesce(lower(action), '') AS a FROM events
 			 ) e GROUP BY h, type, a ORDER BY 1`},
+		{"event_minute_counts",
+			`SELECT extract(epoch FROM minute)::bigint || '|' || type || '|' || events FROM event_minute_counts ORDER BY 1`,
+			`SELECT m || '|' || type || '|' || count(*) FROM (
+			   SELECT extract(epoch FROM date_trunc('minute', created_at AT TIME ZONE 'UTC'))::bigint AS m, type FROM events
+			 ) e GROUP BY m, type ORDER BY 1`},
 		{"repo_count_histogram",
 			`SELECT type || '|' || events || '|' || repos FROM repo_count_histogram ORDER BY 1`,
 			`SELECT type || '|' || n || '|' || count(*) FROM (SELECT type, lower(repo_name), count(*) AS n FROM events GROUP BY 1, 2) r
@@ -30,6 +36,13 @@ func SummariesMatch(t testing.TB, ctx context.Context, pool *pgxpool.Pool) {
 			`SELECT type || '|' || lower(repo_name) || '|' || count(*) FROM events GROUP BY type, lower(repo_name) ORDER BY 1`},
 	}
 	for _, p := range pairs {
+		var exists bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, p.name).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if !exists {
+			continue
+		}
 		a, b := rows(t, ctx, pool, p.summary), rows(t, ctx, pool, p.recomputed)
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Errorf("%s differs from events:\n summary    %v\n recomputed %v", p.name, a, b)

@@ -86,6 +86,12 @@ type EventHourlyCount struct {
 	Events int64
 }
 
+type EventMinuteCount struct {
+	Minute time.Time
+	Type   string
+	Events int64
+}
+
 type EventPartition struct {
 	Name   string
 	FromAt time.Time

@@ -1,0 +1,204 @@
+-- Count per UTC minute and type: /metrics/events-timeline with minute
+-- buckets and no repository or action filter adds up the whole minutes of
+-- its window here and counts only the partial minutes at either end in
+-- events, instead of binning every event of the window (a day holds a
+-- day's events; this table 1,440 rows per type). Kept exact by statement
+-- triggers, like the summaries of 002: each insert statement aggregates
+-- its rows by minute and type and upserts the minutes it touches (a batch
+-- of the importer spans a few minutes to a few hours). No action: a minute
+-- timeline of one action is rare enough to count in events, and the
+-- table stays one row per (minute, type). BENCHMARKS.md has what it costs
+-- the import.
+CREATE TABLE event_minute_counts (
+    minute timestamptz NOT NULL,
+    type   text        NOT NULL,
+    events bigint      NOT NULL,
+    CONSTRAINT event_minute_counts_pkey PRIMARY KEY (minute, type)
+);
+
+-- Functions of their own (not a part of 002's): the summaries of 002 keep
+-- their definition, and each trigger can be disabled alone.
+CREATE FUNCTION events_minutes_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO event_minute_counts AS c (minute, type, events)
+    SELECT date_trunc('minute', n.created_at, 'UTC'), n.type, count(*)
+    FROM new_events n GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (minute, type) DO UPDATE SET events = c.events + excluded.events;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE FUNCTION events_minutes_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE event_minute_counts c SET events = c.events - d.events
+    FROM (SELECT date_trunc('minute', o.created_at, 'UTC') AS minute, o.type, count(*) AS events
+          FROM old_events o GROUP BY 1, 2 ORDER BY 1, 2) d
+    WHERE c.minute = d.minute AND c.type = d.type;
+    DELETE FROM event_minute_counts c
+    USING (SELECT DISTINCT date_trunc('minute', o.created_at, 'UTC') AS minute FROM old_events o) d
+    WHERE c.minute = d.minute AND c.events <= 0;
+    RETURN NULL;
+END
+$fn$;
+
+-- The names sort after events_summaries_sources_* and before
+-- events_version_*: triggers of one event fire in name order, so every
+-- writer locks the summaries in the same order, the version row last (see
+-- 004 and 009).
+CREATE TRIGGER events_summaries_timeline_insert AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_minutes_insert();
+CREATE TRIGGER events_summaries_timeline_delete AFTER DELETE ON events
+    REFERENCING OLD TABLE AS old_events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_minutes_delete();
+
+-- Existing rows: one pass over events_created_idx (index-only; BENCHMARKS.md
+-- has how long it takes at ten million events).
+INSERT INTO event_minute_counts (minute, type, events)
+SELECT date_trunc('minute', created_at, 'UTC'), type, count(*) FROM events GROUP BY 1, 2;
+
+-- A retention drop of a whole month (events_drop_partition) fires no
+-- delete trigger: the month's minutes leave event_minute_counts in the same
+-- transaction, as its hours leave the hourly summaries. The function of
+-- 009 again, with that one DELETE more.
+CREATE OR REPLACE FUNCTION events_drop_partition(p_name text) RETURNS bigint
+LANGUAGE plpgsql SET TimeZone = 'UTC' AS $fn$
+DECLARE
+    b record;
+    n bigint;
+BEGIN
+    SELECT * INTO b FROM event_partitions p WHERE p.name = p_name;
+    IF NOT FOUND OR b.from_at IS NULL OR b.to_at IS NULL THEN
+        RAISE EXCEPTION 'events_drop_partition: % is not a partition of events with bounds', p_name
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM set_config('lock_timeout', '5s', true);
+    LOCK TABLE ONLY events IN SHARE MODE;
+
+    SELECT coalesce(sum(h.events), 0) INTO n FROM event_hourly_counts h
+    WHERE h.hour >= b.from_at AND h.hour < b.to_at;
+
+    UPDATE event_type_counts c SET events = c.events - d.events
+    FROM (SELECT h.type, h.action, sum(h.events) AS events FROM event_hourly_counts h
+          WHERE h.hour >= b.from_at AND h.hour < b.to_at GROUP BY 1, 2 ORDER BY 1, 2) d
+    WHERE c.type = d.type AND c.action = d.action;
+    DELETE FROM event_type_counts WHERE events <= 0;
+    DELETE FROM event_hourly_counts h WHERE h.hour >= b.from_at AND h.hour < b.to_at;
+    DELETE FROM hourly_source_counts h WHERE h.hour >= b.from_at AND h.hour < b.to_at;
+    DELETE FROM event_minute_counts m WHERE m.minute >= b.from_at AND m.minute < b.to_at;
+
+    EXECUTE format('CREATE TEMP TABLE events_dropped_repos ON COMMIT DROP AS
+                    SELECT type, repo_key, count(*) AS events FROM %I GROUP BY 1, 2', p_name);
+    WITH up AS (
+        UPDATE repo_type_counts c SET events = c.events - d.events
+        FROM (SELECT * FROM events_dropped_repos ORDER BY 1, 2) d
+        WHERE c.type = d.type AND c.repo_key = d.repo_key
+        RETURNING c.type, c.events AS new_count, c.events + d.events AS old_count
+    )
+    INSERT INTO repo_count_histogram AS h (type, events, repos)
+    SELECT x.type, x.events, sum(x.delta)
+    FROM (
+        SELECT up.type, up.new_count AS events, 1 AS delta FROM up WHERE up.new_count > 0
+        UNION ALL
+        SELECT up.type, up.old_count, -1 FROM up
+    ) x
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (type, events) DO UPDATE SET repos = h.repos + excluded.repos;
+    DELETE FROM repo_count_histogram WHERE repos = 0;
+    DELETE FROM repo_type_counts c USING events_dropped_repos d
+    WHERE c.type = d.type AND c.repo_key = d.repo_key AND c.events <= 0;
+    DROP TABLE events_dropped_repos;
+
+    PERFORM set_config('lock_timeout', '50ms', true);
+    FOR attempt IN 1..20 LOOP
+        BEGIN
+            EXECUTE format('DROP TABLE %I', p_name);
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt = 20 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(0.1);
+        END;
+    END LOOP;
+    IF n > 0 THEN
+        UPDATE data_version SET version = version + 1;
+    END IF;
+    RETURN n;
+END
+$fn$;
+
+---- create above / drop below ----
+
+-- events_drop_partition as 009 made it.
+CREATE OR REPLACE FUNCTION events_drop_partition(p_name text) RETURNS bigint
+LANGUAGE plpgsql SET TimeZone = 'UTC' AS $fn$
+DECLARE
+    b record;
+    n bigint;
+BEGIN
+    SELECT * INTO b FROM event_partitions p WHERE p.name = p_name;
+    IF NOT FOUND OR b.from_at IS NULL OR b.to_at IS NULL THEN
+        RAISE EXCEPTION 'events_drop_partition: % is not a partition of events with bounds', p_name
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM set_config('lock_timeout', '5s', true);
+    LOCK TABLE ONLY events IN SHARE MODE;
+
+    SELECT coalesce(sum(h.events), 0) INTO n FROM event_hourly_counts h
+    WHERE h.hour >= b.from_at AND h.hour < b.to_at;
+
+    UPDATE event_type_counts c SET events = c.events - d.events
+    FROM (SELECT h.type, h.action, sum(h.events) AS events FROM event_hourly_counts h
+          WHERE h.hour >= b.from_at AND h.hour < b.to_at GROUP BY 1, 2 ORDER BY 1, 2) d
+    WHERE c.type = d.type AND c.action = d.action;
+    DELETE FROM event_type_counts WHERE events <= 0;
+    DELETE FROM event_hourly_counts h WHERE h.hour >= b.from_at AND h.hour < b.to_at;
+    DELETE FROM hourly_source_counts h WHERE h.hour >= b.from_at AND h.hour < b.to_at;
+
+    EXECUTE format('CREATE TEMP TABLE events_dropped_repos ON COMMIT DROP AS
+                    SELECT type, repo_key, count(*) AS events FROM %I GROUP BY 1, 2', p_name);
+    WITH up AS (
+        UPDATE repo_type_counts c SET events = c.events - d.events
+        FROM (SELECT * FROM events_dropped_repos ORDER BY 1, 2) d
+        WHERE c.type = d.type AND c.repo_key = d.repo_key
+        RETURNING c.type, c.events AS new_count, c.events + d.events AS old_count
+    )
+    INSERT INTO repo_count_histogram AS h (type, events, repos)
+    SELECT x.type, x.events, sum(x.delta)
+    FROM (
+        SELECT up.type, up.new_count AS events, 1 AS delta FROM up WHERE up.new_count > 0
+        UNION ALL
+        SELECT up.type, up.old_count, -1 FROM up
+    ) x
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (type, events) DO UPDATE SET repos = h.repos + excluded.repos;
+    DELETE FROM repo_count_histogram WHERE repos = 0;
+    DELETE FROM repo_type_counts c USING events_dropped_repos d
+    WHERE c.type = d.type AND c.repo_key = d.repo_key AND c.events <= 0;
+    DROP TABLE events_dropped_repos;
+
+    PERFORM set_config('lock_timeout', '50ms', true);
+    FOR attempt IN 1..20 LOOP
+        BEGIN
+            EXECUTE format('DROP TABLE %I', p_name);
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt = 20 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(0.1);
+        END;
+    END LOOP;
+    IF n > 0 THEN
+        UPDATE data_version SET version = version + 1;
+    END IF;
+    RETURN n;
+END
+$fn$;
+
+DROP TRIGGER events_summaries_timeline_delete ON events;
+DROP TRIGGER events_summaries_timeline_insert ON events;
+DROP FUNCTION events_minutes_delete();
+DROP FUNCTION events_minutes_insert();
+DROP TABLE event_minute_counts;
