@@ -122,38 +122,13 @@ type windowRow struct {
 }
 
 // windowCounts counts the events of w per bucket and type, the buckets
-// after last counted in last. Three plans: without a repository and with
-// buckets of whole hours, the whole hours come from the hourly summary and
-// only the partial hours at the ends from events; without a repository or
-// an action and with buckets of whole minutes, the same from the minute
-// summary; else everything is counted in events (a repository, which the
-// summaries do not keep by time; minute buckets of one action).
+// after last counted in last. Two plans: without a repository, from the
+// summaries (summaryPlan says which part of w comes from which); with one,
+// which the summaries do not keep by time, everything is counted in events,
+// as for minute buckets of one action (the minute summary keeps no action).
 func (s *Store) windowCounts(ctx context.Context, w Window, width time.Duration, last time.Time, f EventFilter) ([]windowRow, error) {
-	var out []windowRow
-	switch {
-	case f.RepoName == "" && width%time.Hour == 0:
-		p := dbgen.TimelineFromSummaryParams{
-			BucketSeconds: width.Seconds(), LastBucket: last, EventType: optional(f.EventType), Action: f.action(),
-		}
-		p.HoursFrom, p.HoursTo, p.HeadFrom, p.HeadTo, p.TailFrom, p.TailTo = summaryRanges(w, time.Hour)
-		rows, err := s.read().TimelineFromSummary(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
-		}
-		for _, r := range rows {
-			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
-		}
-	case f.RepoName == "" && f.Action == "" && width%time.Minute == 0:
-		p := dbgen.TimelineFromMinutesParams{BucketSeconds: width.Seconds(), LastBucket: last, EventType: optional(f.EventType)}
-		p.MinutesFrom, p.MinutesTo, p.HeadFrom, p.HeadTo, p.TailFrom, p.TailTo = summaryRanges(w, time.Minute)
-		rows, err := s.read().TimelineFromMinutes(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
-		}
-		for _, r := range rows {
-			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
-		}
-	default:
+	hours, minutes := width%time.Hour == 0, f.Action == ""
+	if f.RepoName != "" || !(hours || minutes) {
 		rows, err := s.read().TimelineFromEvents(ctx, dbgen.TimelineFromEventsParams{
 			BucketSeconds: width.Seconds(), LastBucket: last, Since: w.Since, Until: w.until(),
 			EventType: optional(f.EventType), RepoName: f.repo(), Action: f.action(),
@@ -161,35 +136,90 @@ func (s *Store) windowCounts(ctx context.Context, w Window, width time.Duration,
 		if err != nil {
 			return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
 		}
-		for _, r := range rows {
-			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
+		out := make([]windowRow, len(rows))
+		for i, r := range rows {
+			out[i] = windowRow{r.Bucket.UTC(), r.Type, r.Events}
 		}
+		return out, nil
+	}
+	p := summaryPlan(w, hours, minutes)
+	p.BucketSeconds, p.LastBucket, p.EventType, p.Action = width.Seconds(), last, optional(f.EventType), f.action()
+	rows, err := s.read().TimelineFromSummaries(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
+	}
+	out := make([]windowRow, len(rows))
+	for i, r := range rows {
+		out[i] = windowRow{r.Bucket.UTC(), r.Type, r.Events}
 	}
 	return out, nil
 }
 
-// summaryRanges splits w into the whole units (hours or minutes)
-// [from, to) a summary counts (to nil: every unit from from on), and the
-// partial units at either end, [headFrom, headTo) and [tailFrom, tailTo),
-// counted in events; an empty range is from == to.
-func summaryRanges(w Window, unit time.Duration) (from time.Time, to *time.Time, headFrom, headTo, tailFrom, tailTo time.Time) {
+// summaryPlan splits w into the ranges of TimelineFromSummaries: the whole
+// hours from the hourly summary (when hours: buckets of whole hours), the
+// whole minutes around them from the minute summary (when minutes: no
+// action filter), the rest, at either end, from events. Every range it
+// does not use is empty (from == to).
+func summaryPlan(w Window, hours, minutes bool) dbgen.TimelineFromSummariesParams {
 	since := w.Since.UTC()
-	from = since.Truncate(unit)
-	if from.Before(since) {
-		from = from.Add(unit)
+	ceil := func(t time.Time, unit time.Duration) time.Time {
+		if f := t.Truncate(unit); f.Before(t) {
+			return f.Add(unit)
+		}
+		return t
 	}
-	headFrom, headTo = since, from
-	tailFrom, tailTo = since, since
-	if w.OpenEnd {
-		return from, nil, headFrom, headTo, tailFrom, tailTo
+	none := since
+	p := dbgen.TimelineFromSummariesParams{
+		HoursFrom: none, HoursTo: &none, MinutesFrom: none, MinutesTo: none,
+		LaterMinutesFrom: none, LaterMinutesTo: &none, HeadFrom: none, HeadTo: none, TailFrom: none, TailTo: none,
 	}
-	until := w.Until.UTC()
-	end := until.Truncate(unit)
-	if !from.Before(end) {
-		// No whole unit inside: everything is counted in events.
-		return from, &from, since, until, since, since
+	unit := time.Minute // of the edges counted in events
+	if !minutes {
+		unit = time.Hour
 	}
-	return from, &end, headFrom, headTo, end, until
+	from := ceil(since, unit)
+	if !w.OpenEnd {
+		to := w.Until.UTC().Truncate(unit)
+		if !from.Before(to) {
+			// No whole unit inside: everything is counted in events.
+			p.HeadFrom, p.HeadTo = since, w.Until.UTC()
+			return p
+		}
+		p.TailFrom, p.TailTo = to, w.Until.UTC()
+	}
+	p.HeadFrom, p.HeadTo = since, from
+	// [from, to) (to: p.TailFrom, or nothing when the window is open) is
+	// whole units from here on.
+	switch {
+	case !hours: // whole minutes
+		p.LaterMinutesFrom, p.LaterMinutesTo = from, nil
+		if !w.OpenEnd {
+			to := p.TailFrom
+			p.LaterMinutesTo = &to
+		}
+	case !minutes: // whole hours
+		p.HoursFrom, p.HoursTo = from, nil
+		if !w.OpenEnd {
+			to := p.TailFrom
+			p.HoursTo = &to
+		}
+	default: // whole hours, the minutes around them
+		h1 := ceil(from, time.Hour)
+		if w.OpenEnd {
+			p.MinutesFrom, p.MinutesTo = from, h1
+			p.HoursFrom, p.HoursTo = h1, nil
+			break
+		}
+		to := p.TailFrom
+		if h2 := to.Truncate(time.Hour); h1.Before(h2) {
+			p.MinutesFrom, p.MinutesTo = from, h1
+			p.HoursFrom, p.HoursTo = h1, &h2
+			p.LaterMinutesFrom, p.LaterMinutesTo = h2, &to
+		} else {
+			p.LaterMinutesFrom, p.LaterMinutesTo = from, &to
+		}
+	}
+	return p
 }
 
 // TopReposIn is TopRepos over the events of w only: how many repositories

@@ -136,6 +136,10 @@ func TestTimelineEqualsGroupBy(t *testing.T) {
 		win{store.Window{Since: start.Add(25 * time.Hour), Until: start.Add(25*time.Hour + 30*time.Minute)}, "half an hour from an hour"},
 		win{store.Window{Since: start.Add(25*time.Hour + 10*time.Minute), Until: start.Add(25*time.Hour + 50*time.Minute)}, "inside one hour"},
 		win{store.Window{Since: start.Add(10*time.Hour + 59*time.Minute), Until: start.Add(12*time.Hour + time.Minute)}, "across two hour edges"},
+		win{store.Window{Since: start.Add(25*time.Hour + 10*time.Minute + 5500*time.Millisecond), Until: start.Add(25*time.Hour + 10*time.Minute + 40*time.Second)}, "inside one minute"},
+		win{store.Window{Since: start.Add(25*time.Hour + 10*time.Minute + 50*time.Second), Until: start.Add(25*time.Hour + 11*time.Minute + 10*time.Second)}, "across one minute edge"},
+		win{store.Window{Since: start.Add(25*time.Hour + 59*time.Minute + 30*time.Second), Until: start.Add(27*time.Hour + 30*time.Second)}, "partial minutes beside two hour edges"},
+		win{store.Window{Since: start.Add(25*time.Hour + 59*time.Minute + 30*time.Second), Until: start.Add(26*time.Hour + 30*time.Second), OpenEnd: true}, "a partial minute before an hour, open end"},
 		win{store.Window{Since: start.Add(-time.Hour), Until: start.Add(80 * time.Hour), OpenEnd: true}, "everything"},
 		win{store.Window{Since: start.Add(30 * time.Hour), Until: start.Add(30 * time.Hour), OpenEnd: true}, "now on an edge"},
 	)

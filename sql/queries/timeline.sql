@@ -9,17 +9,22 @@
 -- UTC (the origin 2001-01-01 00:00 UTC is a whole minute, hour and day),
 -- and the events after the last bucket's start count in the last bucket.
 
--- name: TimelineFromSummary :many
--- TimelineFromSummary counts the events of a window per bucket (a whole
--- number of hours) and type, optionally of one type and one action: the
--- whole hours [hours_from, hours_to) come from the hourly summary
--- (hours_to NULL: every hour from hours_from on), the partial hours at
+-- name: TimelineFromSummaries :many
+-- TimelineFromSummaries counts the events of a window per bucket (a whole
+-- number of minutes) and type, optionally of one type and one action, from
+-- the summaries: the whole hours [hours_from, hours_to) from the hourly
+-- summary (hours_to NULL: every hour from hours_from on; buckets of whole
+-- hours only), the whole minutes around them, [minutes_from, minutes_to)
+-- and [later_minutes_from, later_minutes_to) (NULL: every minute from
+-- later_minutes_from on), from the minute summary (no action filter: it
+-- keeps no action), and the partial minutes (or, with an action, hours) at
 -- either end, [head_from, head_to) and [tail_from, tail_to), from events
 -- through events_created_idx or events_type_created_idx (index-only: one
 -- range scan each, which an OR of the two would turn into a bitmap scan of
--- the table); an empty range reads nothing. No ORDER BY: the store places
--- each row in its bucket (sorting by type in the database's collation cost
--- more than the rest of the query).
+-- the table). An empty range reads nothing; internal/store/timeline.go
+-- splits the window. No ORDER BY: the store places each row in its bucket
+-- (sorting by type in the database's collation cost more than the rest of
+-- the query).
 SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
 FROM (
     SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), h.hour, '2001-01-01 00:00:00+00'::timestamptz),
@@ -31,40 +36,21 @@ FROM (
       AND (sqlc.narg(event_type)::text IS NULL OR h.type = sqlc.narg(event_type)::text)
       AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
     UNION ALL
-    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
-                 @last_bucket::timestamptz),
-           e.type, 1
-    FROM events e
-    WHERE e.created_at >= @head_from::timestamptz AND e.created_at < @head_to::timestamptz
-      AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-    UNION ALL
-    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
-                 @last_bucket::timestamptz),
-           e.type, 1
-    FROM events e
-    WHERE e.created_at >= @tail_from::timestamptz AND e.created_at < @tail_to::timestamptz
-      AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-) s
-GROUP BY 1, 2;
-
--- name: TimelineFromMinutes :many
--- TimelineFromMinutes is TimelineFromSummary for buckets of whole minutes
--- without an action filter (minute buckets): the whole minutes
--- [minutes_from, minutes_to) come from the minute summary (minutes_to NULL:
--- every minute from minutes_from on), the partial minutes at either end,
--- [head_from, head_to) and [tail_from, tail_to), from events through
--- events_created_idx or events_type_created_idx; an empty range reads
--- nothing.
-SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
-FROM (
     SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
-                 @last_bucket::timestamptz) AS bucket,
+                 @last_bucket::timestamptz),
            m.type, m.events
     FROM event_minute_counts m
-    WHERE m.minute >= @minutes_from::timestamptz
-      AND (sqlc.narg(minutes_to)::timestamptz IS NULL OR m.minute < sqlc.narg(minutes_to)::timestamptz)
+    WHERE m.minute >= @minutes_from::timestamptz AND m.minute < @minutes_to::timestamptz
+      AND sqlc.narg(action)::text IS NULL
+      AND (sqlc.narg(event_type)::text IS NULL OR m.type = sqlc.narg(event_type)::text)
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
+                 @last_bucket::timestamptz),
+           m.type, m.events
+    FROM event_minute_counts m
+    WHERE m.minute >= @later_minutes_from::timestamptz
+      AND (sqlc.narg(later_minutes_to)::timestamptz IS NULL OR m.minute < sqlc.narg(later_minutes_to)::timestamptz)
+      AND sqlc.narg(action)::text IS NULL
       AND (sqlc.narg(event_type)::text IS NULL OR m.type = sqlc.narg(event_type)::text)
     UNION ALL
     SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
@@ -73,6 +59,7 @@ FROM (
     FROM events e
     WHERE e.created_at >= @head_from::timestamptz AND e.created_at < @head_to::timestamptz
       AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
     UNION ALL
     SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
                  @last_bucket::timestamptz),
@@ -80,6 +67,7 @@ FROM (
     FROM events e
     WHERE e.created_at >= @tail_from::timestamptz AND e.created_at < @tail_to::timestamptz
       AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
+      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
 ) s
 GROUP BY 1, 2;
 

@@ -72,90 +72,7 @@ func (q *Queries) TimelineFromEvents(ctx context.Context, arg TimelineFromEvents
 	return items, nil
 }
 
-const timelineFromMinutes = `-- name: TimelineFromMinutes :many
-SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
-FROM (
-    SELECT least(date_bin(make_interval(secs => $1::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
-                 $2::timestamptz) AS bucket,
-           m.type, m.events
-    FROM event_minute_counts m
-    WHERE m.minute >= $3::timestamptz
-      AND ($4::timestamptz IS NULL OR m.minute < $4::timestamptz)
-      AND ($5::text IS NULL OR m.type = $5::text)
-    UNION ALL
-    SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
-                 $2::timestamptz),
-           e.type, 1
-    FROM events e
-    WHERE e.created_at >= $6::timestamptz AND e.created_at < $7::timestamptz
-      AND ($5::text IS NULL OR e.type = $5::text)
-    UNION ALL
-    SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
-                 $2::timestamptz),
-           e.type, 1
-    FROM events e
-    WHERE e.created_at >= $8::timestamptz AND e.created_at < $9::timestamptz
-      AND ($5::text IS NULL OR e.type = $5::text)
-) s
-GROUP BY 1, 2
-`
-
-type TimelineFromMinutesParams struct {
-	BucketSeconds float64
-	LastBucket    time.Time
-	MinutesFrom   time.Time
-	MinutesTo     *time.Time
-	EventType     *string
-	HeadFrom      time.Time
-	HeadTo        time.Time
-	TailFrom      time.Time
-	TailTo        time.Time
-}
-
-type TimelineFromMinutesRow struct {
-	Bucket time.Time
-	Type   string
-	Events int64
-}
-
-// TimelineFromMinutes is TimelineFromSummary for buckets of whole minutes
-// without an action filter (minute buckets): the whole minutes
-// [minutes_from, minutes_to) come from the minute summary (minutes_to NULL:
-// every minute from minutes_from on), the partial minutes at either end,
-// [head_from, head_to) and [tail_from, tail_to), from events through
-// events_created_idx or events_type_created_idx; an empty range reads
-// nothing.
-func (q *Queries) TimelineFromMinutes(ctx context.Context, arg TimelineFromMinutesParams) ([]TimelineFromMinutesRow, error) {
-	rows, err := q.db.Query(ctx, timelineFromMinutes,
-		arg.BucketSeconds,
-		arg.LastBucket,
-		arg.MinutesFrom,
-		arg.MinutesTo,
-		arg.EventType,
-		arg.HeadFrom,
-		arg.HeadTo,
-		arg.TailFrom,
-		arg.TailTo,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []TimelineFromMinutesRow
-	for rows.Next() {
-		var i TimelineFromMinutesRow
-		if err := rows.Scan(&i.Bucket, &i.Type, &i.Events); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const timelineFromSummary = `-- name: TimelineFromSummary :many
+const timelineFromSummaries = `-- name: TimelineFromSummaries :many
 
 SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
 FROM (
@@ -168,11 +85,28 @@ FROM (
       AND ($5::text IS NULL OR h.type = $5::text)
       AND ($6::text IS NULL OR h.action = lower($6::text))
     UNION ALL
+    SELECT least(date_bin(make_interval(secs => $1::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz),
+           m.type, m.events
+    FROM event_minute_counts m
+    WHERE m.minute >= $7::timestamptz AND m.minute < $8::timestamptz
+      AND $6::text IS NULL
+      AND ($5::text IS NULL OR m.type = $5::text)
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => $1::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz),
+           m.type, m.events
+    FROM event_minute_counts m
+    WHERE m.minute >= $9::timestamptz
+      AND ($10::timestamptz IS NULL OR m.minute < $10::timestamptz)
+      AND $6::text IS NULL
+      AND ($5::text IS NULL OR m.type = $5::text)
+    UNION ALL
     SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
                  $2::timestamptz),
            e.type, 1
     FROM events e
-    WHERE e.created_at >= $7::timestamptz AND e.created_at < $8::timestamptz
+    WHERE e.created_at >= $11::timestamptz AND e.created_at < $12::timestamptz
       AND ($5::text IS NULL OR e.type = $5::text)
       AND ($6::text IS NULL OR lower(e.action) = lower($6::text))
     UNION ALL
@@ -180,27 +114,31 @@ FROM (
                  $2::timestamptz),
            e.type, 1
     FROM events e
-    WHERE e.created_at >= $9::timestamptz AND e.created_at < $10::timestamptz
+    WHERE e.created_at >= $13::timestamptz AND e.created_at < $14::timestamptz
       AND ($5::text IS NULL OR e.type = $5::text)
       AND ($6::text IS NULL OR lower(e.action) = lower($6::text))
 ) s
 GROUP BY 1, 2
 `
 
-type TimelineFromSummaryParams struct {
-	BucketSeconds float64
-	LastBucket    time.Time
-	HoursFrom     time.Time
-	HoursTo       *time.Time
-	EventType     *string
-	Action        *string
-	HeadFrom      time.Time
-	HeadTo        time.Time
-	TailFrom      time.Time
-	TailTo        time.Time
+type TimelineFromSummariesParams struct {
+	BucketSeconds    float64
+	LastBucket       time.Time
+	HoursFrom        time.Time
+	HoursTo          *time.Time
+	EventType        *string
+	Action           *string
+	MinutesFrom      time.Time
+	MinutesTo        time.Time
+	LaterMinutesFrom time.Time
+	LaterMinutesTo   *time.Time
+	HeadFrom         time.Time
+	HeadTo           time.Time
+	TailFrom         time.Time
+	TailTo           time.Time
 }
 
-type TimelineFromSummaryRow struct {
+type TimelineFromSummariesRow struct {
 	Bucket time.Time
 	Type   string
 	Events int64
@@ -216,24 +154,33 @@ type TimelineFromSummaryRow struct {
 // event counts in the bucket date_bin(bucket) of its created_at, aligned to
 // UTC (the origin 2001-01-01 00:00 UTC is a whole minute, hour and day),
 // and the events after the last bucket's start count in the last bucket.
-// TimelineFromSummary counts the events of a window per bucket (a whole
-// number of hours) and type, optionally of one type and one action: the
-// whole hours [hours_from, hours_to) come from the hourly summary
-// (hours_to NULL: every hour from hours_from on), the partial hours at
+// TimelineFromSummaries counts the events of a window per bucket (a whole
+// number of minutes) and type, optionally of one type and one action, from
+// the summaries: the whole hours [hours_from, hours_to) from the hourly
+// summary (hours_to NULL: every hour from hours_from on; buckets of whole
+// hours only), the whole minutes around them, [minutes_from, minutes_to)
+// and [later_minutes_from, later_minutes_to) (NULL: every minute from
+// later_minutes_from on), from the minute summary (no action filter: it
+// keeps no action), and the partial minutes (or, with an action, hours) at
 // either end, [head_from, head_to) and [tail_from, tail_to), from events
 // through events_created_idx or events_type_created_idx (index-only: one
 // range scan each, which an OR of the two would turn into a bitmap scan of
-// the table); an empty range reads nothing. No ORDER BY: the store places
-// each row in its bucket (sorting by type in the database's collation cost
-// more than the rest of the query).
-func (q *Queries) TimelineFromSummary(ctx context.Context, arg TimelineFromSummaryParams) ([]TimelineFromSummaryRow, error) {
-	rows, err := q.db.Query(ctx, timelineFromSummary,
+// the table). An empty range reads nothing; internal/store/timeline.go
+// splits the window. No ORDER BY: the store places each row in its bucket
+// (sorting by type in the database's collation cost more than the rest of
+// the query).
+func (q *Queries) TimelineFromSummaries(ctx context.Context, arg TimelineFromSummariesParams) ([]TimelineFromSummariesRow, error) {
+	rows, err := q.db.Query(ctx, timelineFromSummaries,
 		arg.BucketSeconds,
 		arg.LastBucket,
 		arg.HoursFrom,
 		arg.HoursTo,
 		arg.EventType,
 		arg.Action,
+		arg.MinutesFrom,
+		arg.MinutesTo,
+		arg.LaterMinutesFrom,
+		arg.LaterMinutesTo,
 		arg.HeadFrom,
 		arg.HeadTo,
 		arg.TailFrom,
@@ -243,9 +190,9 @@ func (q *Queries) TimelineFromSummary(ctx context.Context, arg TimelineFromSumma
 		return nil, err
 	}
 	defer rows.Close()
-	var items []TimelineFromSummaryRow
+	var items []TimelineFromSummariesRow
 	for rows.Next() {
-		var i TimelineFromSummaryRow
+		var i TimelineFromSummariesRow
 		if err := rows.Scan(&i.Bucket, &i.Type, &i.Events); err != nil {
 			return nil, err
 		}
