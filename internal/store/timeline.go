@@ -1,8 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ghevents/ghevents/internal/store/dbgen"
@@ -224,18 +228,109 @@ func summaryPlan(w Window, hours, minutes bool) dbgen.TimelineFromSummariesParam
 
 // TopReposIn is TopRepos over the events of w only: how many repositories
 // have more than minEvents events of eventType created in w, and the first
-// limit of them by count (descending) then name, in one statement.
+// limit of them by count (descending) then name, in one snapshot.
+//
+// Two plans. "More than one" over a window reaching the newest stored
+// event of the type (trending: the last day or week) reads the recency
+// summary: the total is a count of the repositories whose second newest
+// event is in the window, and the top rows come from those repositories in
+// the order of their count of all time, each counted in the window, until
+// no later one can reach the top rows (a count of all time bounds the
+// window's). Any other window, or when that would count more than
+// maxTopCandidates repositories (a store whose history is much longer than
+// the window), counts the window's events per repository.
 func (s *Store) TopReposIn(ctx context.Context, eventType string, w Window, minEvents int64, limit int) (total int64, repos []RepoCount, err error) {
-	rows, err := s.read().WindowTopRepos(ctx, dbgen.WindowTopReposParams{
-		EventType: eventType, Since: w.Since, Until: w.until(), MinEvents: minEvents, MaxRows: int64(limit),
+	err = s.inSnapshot(ctx, func(q *dbgen.Queries) error {
+		var ok bool
+		if minEvents == 1 {
+			if total, repos, ok, err = topReposRecent(ctx, q, eventType, w, limit); err != nil || ok {
+				return err
+			}
+		}
+		rows, err := q.WindowTopRepos(ctx, dbgen.WindowTopReposParams{
+			EventType: eventType, Since: w.Since, Until: w.until(), MinEvents: minEvents, MaxRows: int64(limit),
+		})
+		if err != nil {
+			return err
+		}
+		total, repos = 0, make([]RepoCount, len(rows))
+		for i, r := range rows {
+			repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
+			total = r.Total
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, nil, fmt.Errorf("top repositories of %s since %s: %w", eventType, w.Since.Format(time.RFC3339), mapErr(err))
 	}
-	repos = make([]RepoCount, len(rows))
-	for i, r := range rows {
-		repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
-		total = r.Total
-	}
 	return total, repos, nil
+}
+
+// maxTopCandidates bounds how many repositories topReposRecent counts in the
+// window before it leaves the answer to the plain count per repository.
+const maxTopCandidates = 20_000
+
+// topReposRecent is TopReposIn's first plan, for minEvents 1; ok is false
+// when it does not apply (w ends before the newest event of the type) or
+// gave up (more than maxTopCandidates candidates).
+func topReposRecent(ctx context.Context, q *dbgen.Queries, eventType string, w Window, limit int) (total int64, repos []RepoCount, ok bool, err error) {
+	if !w.OpenEnd {
+		newest, err := q.NewestOfType(ctx, eventType)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if newest != nil && !newest.Before(w.Until) {
+			return 0, nil, false, nil // events after the window: prev_at says nothing of it
+		}
+	}
+	if total, err = q.RecentRepeatCount(ctx, dbgen.RecentRepeatCountParams{EventType: eventType, Since: w.Since}); err != nil {
+		return 0, nil, false, err
+	}
+	type cand struct {
+		key, name string
+		events    int64
+	}
+	var top []cand
+	// before orders the top rows: more events first, then by key, bytewise
+	// (as COLLATE "C").
+	before := func(a, b cand) int {
+		if c := cmp.Compare(b.events, a.events); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	}
+	p := dbgen.WindowTopCandidatesParams{
+		EventType: eventType, Since: w.Since, Until: w.until(), AfterEvents: math.MaxInt64, MaxRows: 2*int64(limit) + 10,
+	}
+	for seen := 0; ; {
+		if seen >= maxTopCandidates {
+			return 0, nil, false, nil
+		}
+		rows, err := q.WindowTopCandidates(ctx, p)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		seen += len(rows)
+		for _, r := range rows {
+			if r.WindowEvents > 1 {
+				top = append(top, cand{r.RepoKey, r.RepoName, r.WindowEvents})
+			}
+		}
+		slices.SortFunc(top, before)
+		top = top[:min(len(top), limit)]
+		if int64(len(rows)) < p.MaxRows {
+			break // every candidate counted
+		}
+		last := rows[len(rows)-1]
+		if len(top) == limit && last.AllEvents < top[limit-1].events {
+			break // no later candidate (at most last.AllEvents in the window) gets in
+		}
+		p.AfterEvents, p.AfterKey = last.AllEvents, last.RepoKey
+		p.MaxRows *= 2
+	}
+	repos = make([]RepoCount, len(top))
+	for i, c := range top {
+		repos[i] = RepoCount{RepoName: c.name, Events: c.events}
+	}
+	return total, repos, true, nil
 }

@@ -151,3 +151,45 @@ SELECT r.repo_name, top.events::bigint AS events, top.total::bigint AS total
 FROM top
 JOIN repo_type_counts r ON r.type = @event_type::text AND r.repo_key = top.repo_key
 ORDER BY top.events DESC, top.repo_key COLLATE "C";
+
+-- name: NewestOfType :one
+-- NewestOfType is the created_at of the newest event of a type (NULL when
+-- none): one backward probe of events_type_created_idx per partition; the
+-- LEFT JOIN, as in WindowOldest, tells sqlc the time may be NULL.
+SELECT o.created_at AS newest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT e.id, e.created_at FROM events e WHERE e.type = @event_type::text ORDER BY e.created_at DESC LIMIT 1
+);
+
+-- name: RecentRepeatCount :one
+-- RecentRepeatCount is how many repositories have two events or more of a
+-- type created at or after since (the window reaching the newest stored
+-- event): the pairs whose second newest event is that recent, counted in
+-- repo_recent_prev_idx alone.
+SELECT count(*)::bigint AS repos
+FROM repo_recent_events r
+WHERE r.type = @event_type::text AND r.prev_at >= @since::timestamptz;
+
+-- name: WindowTopCandidates :many
+-- WindowTopCandidates pages through the repositories of a type with two
+-- events or more since since (as RecentRepeatCount), most events of all
+-- time first, then by name (bytewise), from just after (after_events,
+-- after_key) on, at most max_rows of them, each with its count in the
+-- window [since, until) (until NULL: no end) through
+-- events_repo_type_created_idx. The count of all time bounds the count in
+-- the window: the store stops paging once no later repository can reach
+-- its top rows.
+SELECT r.repo_key, r.repo_name, r.events AS all_events, w.events::bigint AS window_events
+FROM repo_type_counts r
+JOIN repo_recent_events p ON p.type = r.type AND p.repo_key = r.repo_key
+CROSS JOIN LATERAL (
+    SELECT count(*) AS events FROM events e
+    WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
+      AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
+) w
+WHERE r.type = @event_type::text AND r.events > 1
+  AND (r.events < @after_events::bigint OR (r.events = @after_events::bigint AND r.repo_key COLLATE "C" > @after_key::text))
+  AND p.prev_at >= @since::timestamptz
+ORDER BY r.events DESC, r.repo_key COLLATE "C"
+LIMIT @max_rows::bigint;

@@ -136,6 +136,13 @@ type RepoCountHistogram struct {
 	Repos  int64
 }
 
+type RepoRecentEvent struct {
+	Type    string
+	RepoKey string
+	LastAt  time.Time
+	PrevAt  *time.Time
+}
+
 type RepoTypeCount struct {
 	Type       string
 	RepoKey    string

@@ -10,6 +10,46 @@ import (
 	"time"
 )
 
+const newestOfType = `-- name: NewestOfType :one
+SELECT o.created_at AS newest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT e.id, e.created_at FROM events e WHERE e.type = $1::text ORDER BY e.created_at DESC LIMIT 1
+)
+`
+
+// NewestOfType is the created_at of the newest event of a type (NULL when
+// none): one backward probe of events_type_created_idx per partition; the
+// LEFT JOIN, as in WindowOldest, tells sqlc the time may be NULL.
+func (q *Queries) NewestOfType(ctx context.Context, eventType string) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, newestOfType, eventType)
+	var newest *time.Time
+	err := row.Scan(&newest)
+	return newest, err
+}
+
+const recentRepeatCount = `-- name: RecentRepeatCount :one
+SELECT count(*)::bigint AS repos
+FROM repo_recent_events r
+WHERE r.type = $1::text AND r.prev_at >= $2::timestamptz
+`
+
+type RecentRepeatCountParams struct {
+	EventType string
+	Since     time.Time
+}
+
+// RecentRepeatCount is how many repositories have two events or more of a
+// type created at or after since (the window reaching the newest stored
+// event): the pairs whose second newest event is that recent, counted in
+// repo_recent_prev_idx alone.
+func (q *Queries) RecentRepeatCount(ctx context.Context, arg RecentRepeatCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, recentRepeatCount, arg.EventType, arg.Since)
+	var repos int64
+	err := row.Scan(&repos)
+	return repos, err
+}
+
 const timelineFromEvents = `-- name: TimelineFromEvents :many
 SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
              $2::timestamptz)::timestamptz AS bucket,
@@ -274,6 +314,78 @@ func (q *Queries) WindowOldestOfRepo(ctx context.Context, arg WindowOldestOfRepo
 	var oldest *time.Time
 	err := row.Scan(&oldest)
 	return oldest, err
+}
+
+const windowTopCandidates = `-- name: WindowTopCandidates :many
+SELECT r.repo_key, r.repo_name, r.events AS all_events, w.events::bigint AS window_events
+FROM repo_type_counts r
+JOIN repo_recent_events p ON p.type = r.type AND p.repo_key = r.repo_key
+CROSS JOIN LATERAL (
+    SELECT count(*) AS events FROM events e
+    WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
+      AND ($2::timestamptz IS NULL OR e.created_at < $2::timestamptz)
+) w
+WHERE r.type = $3::text AND r.events > 1
+  AND (r.events < $4::bigint OR (r.events = $4::bigint AND r.repo_key COLLATE "C" > $5::text))
+  AND p.prev_at >= $1::timestamptz
+ORDER BY r.events DESC, r.repo_key COLLATE "C"
+LIMIT $6::bigint
+`
+
+type WindowTopCandidatesParams struct {
+	Since       time.Time
+	Until       *time.Time
+	EventType   string
+	AfterEvents int64
+	AfterKey    string
+	MaxRows     int64
+}
+
+type WindowTopCandidatesRow struct {
+	RepoKey      string
+	RepoName     string
+	AllEvents    int64
+	WindowEvents int64
+}
+
+// WindowTopCandidates pages through the repositories of a type with two
+// events or more since since (as RecentRepeatCount), most events of all
+// time first, then by name (bytewise), from just after (after_events,
+// after_key) on, at most max_rows of them, each with its count in the
+// window [since, until) (until NULL: no end) through
+// events_repo_type_created_idx. The count of all time bounds the count in
+// the window: the store stops paging once no later repository can reach
+// its top rows.
+func (q *Queries) WindowTopCandidates(ctx context.Context, arg WindowTopCandidatesParams) ([]WindowTopCandidatesRow, error) {
+	rows, err := q.db.Query(ctx, windowTopCandidates,
+		arg.Since,
+		arg.Until,
+		arg.EventType,
+		arg.AfterEvents,
+		arg.AfterKey,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WindowTopCandidatesRow
+	for rows.Next() {
+		var i WindowTopCandidatesRow
+		if err := rows.Scan(
+			&i.RepoKey,
+			&i.RepoName,
+			&i.AllEvents,
+			&i.WindowEvents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const windowTopRepos = `-- name: WindowTopRepos :many

@@ -27,6 +27,11 @@ func SummariesMatch(t testing.TB, ctx context.Context, pool *pgxpool.Pool) {
 			`SELECT m || '|' || type || '|' || count(*) FROM (
 			   SELECT extract(epoch FROM date_trunc('minute', created_at AT TIME ZONE 'UTC'))::bigint AS m, type FROM events
 			 ) e GROUP BY m, type ORDER BY 1`},
+		{"repo_recent_events",
+			`SELECT type || '|' || repo_key || '|' || extract(epoch FROM last_at) || '|' || coalesce(extract(epoch FROM prev_at)::text, '-') FROM repo_recent_events ORDER BY 1`,
+			`SELECT type || '|' || k || '|' || extract(epoch FROM max(at) FILTER (WHERE n = 1)) || '|' || coalesce(extract(epoch FROM max(at) FILTER (WHERE n = 2))::text, '-') FROM (
+			   SELECT type, lower(repo_name) AS k, created_at AS at, row_number() OVER (PARTITION BY type, lower(repo_name) ORDER BY created_at DESC) AS n FROM events
+			 ) e GROUP BY type, k ORDER BY 1`},
 		{"repo_count_histogram",
 			`SELECT type || '|' || events || '|' || repos FROM repo_count_histogram ORDER BY 1`,
 			`SELECT type || '|' || n || '|' || count(*) FROM (SELECT type, lower(repo_name), count(*) AS n FROM events GROUP BY 1, 2) r

@@ -57,10 +57,87 @@ CREATE TRIGGER events_summaries_timeline_delete AFTER DELETE ON events
 INSERT INTO event_minute_counts (minute, type, events)
 SELECT date_trunc('minute', created_at, 'UTC'), type, count(*) FROM events GROUP BY 1, 2;
 
+-- Per (type, repository): the created_at of its newest event and of the
+-- one before it (NULL while it has one). A repository has two events or
+-- more created at or after a time t exactly when prev_at >= t: so "how many
+-- repositories had more than one event of a type since t" (the
+-- total_repositories of trending, /metrics/multiple-events-repos with
+-- offset and minimal_events_count=1, for a window reaching the newest
+-- stored events) is a count over repo_recent_prev_idx, instead of
+-- counting every event of the window per repository (most repositories
+-- of a window have one event there). Kept exact by statement triggers of
+-- their own; out-of-order inserts keep the two newest of both sides.
+CREATE TABLE repo_recent_events (
+    type     text        NOT NULL,
+    repo_key text        NOT NULL,
+    last_at  timestamptz NOT NULL,
+    prev_at  timestamptz,
+    CONSTRAINT repo_recent_events_pkey PRIMARY KEY (type, repo_key)
+);
+-- Only the repositories with two events or more (the long tail of one
+-- event has prev_at NULL and never enters it).
+CREATE INDEX repo_recent_prev_idx ON repo_recent_events (type, prev_at) INCLUDE (repo_key) WHERE prev_at IS NOT NULL;
+
+CREATE FUNCTION events_recent_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    -- The second newest of {old last, old prev, batch last, batch prev}:
+    -- the greater of the two lasts is the newest; the second is the
+    -- greater of the other last and the newest side's prev.
+    INSERT INTO repo_recent_events AS r (type, repo_key, last_at, prev_at)
+    SELECT b.type, b.repo_key, b.two[1], b.two[2]
+    FROM (SELECT n.type, n.repo_key, (array_agg(n.created_at ORDER BY n.created_at DESC))[1:2] AS two
+          FROM new_events n GROUP BY 1, 2) b
+    ORDER BY 1, 2
+    ON CONFLICT (type, repo_key) DO UPDATE SET
+        last_at = greatest(r.last_at, excluded.last_at),
+        prev_at = CASE WHEN r.last_at >= excluded.last_at THEN greatest(r.prev_at, excluded.last_at)
+                       ELSE greatest(r.last_at, excluded.prev_at) END;
+    RETURN NULL;
+END
+$fn$;
+
+-- After a delete, the pairs it touched are read again from events (their
+-- two newest remaining events, one backward probe of
+-- events_repo_type_created_idx each); a pair with none left goes.
+CREATE FUNCTION events_recent_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    WITH touched AS (
+        SELECT DISTINCT o.type, o.repo_key FROM old_events o
+    ), now_ AS (
+        SELECT t.type, t.repo_key,
+               (SELECT array_agg(x.created_at ORDER BY x.created_at DESC) FROM (
+                    SELECT e.created_at FROM events e
+                    WHERE e.repo_key = t.repo_key AND e.type = t.type
+                    ORDER BY e.created_at DESC LIMIT 2) x) AS two
+        FROM touched t
+    ), gone AS (
+        DELETE FROM repo_recent_events r USING now_ n
+        WHERE r.type = n.type AND r.repo_key = n.repo_key AND n.two IS NULL
+    )
+    UPDATE repo_recent_events r SET last_at = n.two[1], prev_at = n.two[2]
+    FROM now_ n
+    WHERE r.type = n.type AND r.repo_key = n.repo_key AND n.two IS NOT NULL;
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER events_summaries_timeline_recent_insert AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_recent_insert();
+CREATE TRIGGER events_summaries_timeline_recent_delete AFTER DELETE ON events
+    REFERENCING OLD TABLE AS old_events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_recent_delete();
+
+-- Existing rows: the two newest events of every pair, in one pass.
+INSERT INTO repo_recent_events (type, repo_key, last_at, prev_at)
+SELECT type, repo_key, two[1], two[2]
+FROM (SELECT type, repo_key, (array_agg(created_at ORDER BY created_at DESC))[1:2] AS two FROM events GROUP BY 1, 2) p;
+
 -- A retention drop of a whole month (events_drop_partition) fires no
 -- delete trigger: the month's minutes leave event_minute_counts in the same
--- transaction, as its hours leave the hourly summaries. The function of
--- 009 again, with that one DELETE more.
+-- transaction, as its hours leave the hourly summaries, and the pairs
+-- whose newest or second newest event is in the month are read again from
+-- the other months. The function of 009 again, with those two steps more.
 CREATE OR REPLACE FUNCTION events_drop_partition(p_name text) RETURNS bigint
 LANGUAGE plpgsql SET TimeZone = 'UTC' AS $fn$
 DECLARE
@@ -107,6 +184,22 @@ BEGIN
     DELETE FROM repo_count_histogram WHERE repos = 0;
     DELETE FROM repo_type_counts c USING events_dropped_repos d
     WHERE c.type = d.type AND c.repo_key = d.repo_key AND c.events <= 0;
+    WITH now_ AS (
+        SELECT r.type, r.repo_key,
+               (SELECT array_agg(x.created_at ORDER BY x.created_at DESC) FROM (
+                    SELECT e.created_at FROM events e
+                    WHERE e.repo_key = r.repo_key AND e.type = r.type
+                      AND NOT (e.created_at >= b.from_at AND e.created_at < b.to_at)
+                    ORDER BY e.created_at DESC LIMIT 2) x) AS two
+        FROM repo_recent_events r JOIN events_dropped_repos d ON d.type = r.type AND d.repo_key = r.repo_key
+        WHERE (r.last_at >= b.from_at AND r.last_at < b.to_at) OR (r.prev_at >= b.from_at AND r.prev_at < b.to_at)
+    ), gone AS (
+        DELETE FROM repo_recent_events r USING now_ n
+        WHERE r.type = n.type AND r.repo_key = n.repo_key AND n.two IS NULL
+    )
+    UPDATE repo_recent_events r SET last_at = n.two[1], prev_at = n.two[2]
+    FROM now_ n
+    WHERE r.type = n.type AND r.repo_key = n.repo_key AND n.two IS NOT NULL;
     DROP TABLE events_dropped_repos;
 
     PERFORM set_config('lock_timeout', '50ms', true);
@@ -197,6 +290,11 @@ BEGIN
 END
 $fn$;
 
+DROP TRIGGER events_summaries_timeline_recent_delete ON events;
+DROP TRIGGER events_summaries_timeline_recent_insert ON events;
+DROP FUNCTION events_recent_delete();
+DROP FUNCTION events_recent_insert();
+DROP TABLE repo_recent_events;
 DROP TRIGGER events_summaries_timeline_delete ON events;
 DROP TRIGGER events_summaries_timeline_insert ON events;
 DROP FUNCTION events_minutes_delete();
