@@ -213,7 +213,14 @@ func benchStore(b *testing.B, o gen.Options) *store.Store {
 			b.Fatal(err)
 		}
 		clearBench(b, s, o)
-		b.Cleanup(func() { clearBench(b, s, o); s.Close() })
+		b.Cleanup(func() {
+			// GHEVENTS_BENCH_KEEP=1: a throwaway copy of the data set, dropped
+			// after the run, need not have 10M rows deleted again.
+			if os.Getenv("GHEVENTS_BENCH_KEEP") != "1" {
+				clearBench(b, s, o)
+			}
+			s.Close()
+		})
 		return s
 	}
 	s := store.New(testdb.New(b))
@@ -566,5 +573,79 @@ func BenchmarkImportTimelineCost(b *testing.B) {
 			b.Fatalf("%s: event_minute_counts sums to %d, want %d", names[k], minutes, want)
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/elapsed[k].Seconds(), "events/s-"+names[k])
+	}
+}
+
+// BenchmarkCopyFloor is what each index and each summary trigger costs a
+// write: plain COPY of the same rows as BenchmarkCopyCSV/no-payload into
+// fresh databases that keep, step by step, more of the schema, from the
+// primary key alone to the whole schema (the last step is plain COPY into
+// events as it is). Each step is its own database; the months are made
+// first, outside the timer.
+func BenchmarkCopyFloor(b *testing.B) {
+	o := benchOptions(b)
+	n := o.Events
+	os.Setenv("GHEVENTS_BENCH_VARIANTS", "no-payload") // only the bare CSV is needed
+	_, _, csvBare := benchFiles(b, o, true)
+	indexes := []string{"events_created_idx", "events_type_created_idx", "events_repo_type_created_idx"}
+	triggers := []string{"events_summaries_insert", "events_summaries_sources_insert", "events_version_insert"}
+	steps := []struct {
+		name              string
+		indexes, triggers int // how many of each list the step keeps
+	}{
+		{"pk-only", 0, 0},
+		{"pk+created_idx", 1, 0},
+		{"pk+created+type_created_idx", 2, 0},
+		{"four-btrees", 3, 0},
+		{"four-btrees+summaries", 3, 1},
+		{"four-btrees+summaries+sources", 3, 2},
+		{"whole-schema", 3, 3},
+	}
+	for _, st := range steps {
+		b.Run(st.name, func(b *testing.B) {
+			s := store.New(testdb.New(b))
+			ctx := context.Background()
+			for _, ix := range indexes[st.indexes:] {
+				if _, err := s.Pool().Exec(ctx, `DROP INDEX `+ix); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, tg := range triggers[st.triggers:] {
+				if _, err := s.Pool().Exec(ctx, `ALTER TABLE events DISABLE TRIGGER `+tg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.EnsureMonths(ctx, genMonths(o)...); err != nil {
+				b.Fatal(err)
+			}
+			var elapsed time.Duration
+			for i := 0; i < b.N; i++ {
+				if i > 0 {
+					b.StopTimer()
+					if _, err := s.Pool().Exec(ctx, `TRUNCATE events`); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				f, err := os.Open(csvBare)
+				if err != nil {
+					b.Fatal(err)
+				}
+				conn, err := s.Pool().Acquire(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				tag, err := conn.Conn().PgConn().CopyFrom(ctx, bufio.NewReaderSize(f, 1<<20),
+					`COPY events (id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login, action, created_at, raw) FROM STDIN WITH (FORMAT csv)`)
+				elapsed += time.Since(start)
+				conn.Release()
+				f.Close()
+				if err != nil || tag.RowsAffected() != n {
+					b.Fatalf("COPY: %v rows, %v", tag.RowsAffected(), err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/elapsed.Seconds(), "events/s")
+		})
 	}
 }
