@@ -52,6 +52,10 @@ CREATE TRIGGER events_summaries_timeline_delete AFTER DELETE ON events
     REFERENCING OLD TABLE AS old_events
     FOR EACH STATEMENT EXECUTE FUNCTION events_minutes_delete();
 
+-- The two passes over events below sort and group millions of rows on a
+-- large store: memory for them, for this migration's transaction only.
+SET LOCAL work_mem = '256MB';
+
 -- Existing rows: one pass over events_created_idx (index-only; BENCHMARKS.md
 -- has how long it takes at ten million events).
 INSERT INTO event_minute_counts (minute, type, events)
@@ -128,10 +132,12 @@ CREATE TRIGGER events_summaries_timeline_recent_delete AFTER DELETE ON events
     REFERENCING OLD TABLE AS old_events
     FOR EACH STATEMENT EXECUTE FUNCTION events_recent_delete();
 
--- Existing rows: the two newest events of every pair, in one pass.
+-- Existing rows: the two newest events of every pair, in one pass (grouped
+-- in the order of events_repo_type_created_idx, so no sort of the whole
+-- table is needed).
 INSERT INTO repo_recent_events (type, repo_key, last_at, prev_at)
 SELECT type, repo_key, two[1], two[2]
-FROM (SELECT type, repo_key, (array_agg(created_at ORDER BY created_at DESC))[1:2] AS two FROM events GROUP BY 1, 2) p;
+FROM (SELECT repo_key, type, (array_agg(created_at ORDER BY created_at DESC))[1:2] AS two FROM events GROUP BY repo_key, type) p;
 
 -- A retention drop of a whole month (events_drop_partition) fires no
 -- delete trigger: the month's minutes leave event_minute_counts in the same

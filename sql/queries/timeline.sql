@@ -175,7 +175,8 @@ WHERE r.type = @event_type::text AND r.prev_at >= @since::timestamptz;
 -- WindowTopCandidates pages through the repositories of a type with two
 -- events or more since since (as RecentRepeatCount), most events of all
 -- time first, then by name (bytewise), from just after (after_events,
--- after_key) on, at most max_rows of them, each with its count in the
+-- after_key) on (events <= after_events is the range of
+-- repo_type_counts_rank_idx to scan), at most max_rows of them, each with its count in the
 -- window [since, until) (until NULL: no end) through
 -- events_repo_type_created_idx. The count of all time bounds the count in
 -- the window: the store stops paging once no later repository can reach
@@ -188,8 +189,8 @@ CROSS JOIN LATERAL (
     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
       AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
 ) w
-WHERE r.type = @event_type::text AND r.events > 1
-  AND (r.events < @after_events::bigint OR (r.events = @after_events::bigint AND r.repo_key COLLATE "C" > @after_key::text))
+WHERE r.type = @event_type::text AND r.events > 1 AND r.events <= @after_events::bigint
+  AND (r.events < @after_events::bigint OR r.repo_key COLLATE "C" > @after_key::text)
   AND p.prev_at >= @since::timestamptz
 ORDER BY r.events DESC, r.repo_key COLLATE "C"
 LIMIT @max_rows::bigint;

@@ -325,8 +325,8 @@ CROSS JOIN LATERAL (
     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
       AND ($2::timestamptz IS NULL OR e.created_at < $2::timestamptz)
 ) w
-WHERE r.type = $3::text AND r.events > 1
-  AND (r.events < $4::bigint OR (r.events = $4::bigint AND r.repo_key COLLATE "C" > $5::text))
+WHERE r.type = $3::text AND r.events > 1 AND r.events <= $4::bigint
+  AND (r.events < $4::bigint OR r.repo_key COLLATE "C" > $5::text)
   AND p.prev_at >= $1::timestamptz
 ORDER BY r.events DESC, r.repo_key COLLATE "C"
 LIMIT $6::bigint
@@ -351,7 +351,8 @@ type WindowTopCandidatesRow struct {
 // WindowTopCandidates pages through the repositories of a type with two
 // events or more since since (as RecentRepeatCount), most events of all
 // time first, then by name (bytewise), from just after (after_events,
-// after_key) on, at most max_rows of them, each with its count in the
+// after_key) on (events <= after_events is the range of
+// repo_type_counts_rank_idx to scan), at most max_rows of them, each with its count in the
 // window [since, until) (until NULL: no end) through
 // events_repo_type_created_idx. The count of all time bounds the count in
 // the window: the store stops paging once no later repository can reach
