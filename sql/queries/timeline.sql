@@ -173,17 +173,15 @@ WHERE r.type = @event_type::text AND r.prev_at >= @since::timestamptz;
 
 -- name: WindowTopCandidates :many
 -- WindowTopCandidates pages through the repositories of a type with two
--- events or more since since (as RecentRepeatCount), most events of all
--- time first, then by name (bytewise), from just after (after_events,
--- after_key) on (events <= after_events is the range of
--- repo_type_counts_rank_idx to scan), at most max_rows of them, each with its count in the
--- window [since, until) (until NULL: no end) through
--- events_repo_type_created_idx. The count of all time bounds the count in
--- the window: the store stops paging once no later repository can reach
--- its top rows.
+-- events or more of all time, most first, then by name (bytewise), through
+-- repo_type_counts_rank_idx, from just after (after_events, after_key) on
+-- (events <= after_events is the range of the index to scan), at most
+-- max_rows of them, each with its count in the window [since, until)
+-- (until NULL: no end) through events_repo_type_created_idx. The count of
+-- all time bounds the count in the window: the store stops paging once no
+-- later repository can reach its top rows.
 SELECT r.repo_key, r.repo_name, r.events AS all_events, w.events::bigint AS window_events
 FROM repo_type_counts r
-JOIN repo_recent_events p ON p.type = r.type AND p.repo_key = r.repo_key
 CROSS JOIN LATERAL (
     SELECT count(*) AS events FROM events e
     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
@@ -191,6 +189,5 @@ CROSS JOIN LATERAL (
 ) w
 WHERE r.type = @event_type::text AND r.events > 1 AND r.events <= @after_events::bigint
   AND (r.events < @after_events::bigint OR r.repo_key COLLATE "C" > @after_key::text)
-  AND p.prev_at >= @since::timestamptz
 ORDER BY r.events DESC, r.repo_key COLLATE "C"
 LIMIT @max_rows::bigint;

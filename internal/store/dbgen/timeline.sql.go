@@ -319,7 +319,6 @@ func (q *Queries) WindowOldestOfRepo(ctx context.Context, arg WindowOldestOfRepo
 const windowTopCandidates = `-- name: WindowTopCandidates :many
 SELECT r.repo_key, r.repo_name, r.events AS all_events, w.events::bigint AS window_events
 FROM repo_type_counts r
-JOIN repo_recent_events p ON p.type = r.type AND p.repo_key = r.repo_key
 CROSS JOIN LATERAL (
     SELECT count(*) AS events FROM events e
     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
@@ -327,7 +326,6 @@ CROSS JOIN LATERAL (
 ) w
 WHERE r.type = $3::text AND r.events > 1 AND r.events <= $4::bigint
   AND (r.events < $4::bigint OR r.repo_key COLLATE "C" > $5::text)
-  AND p.prev_at >= $1::timestamptz
 ORDER BY r.events DESC, r.repo_key COLLATE "C"
 LIMIT $6::bigint
 `
@@ -349,14 +347,13 @@ type WindowTopCandidatesRow struct {
 }
 
 // WindowTopCandidates pages through the repositories of a type with two
-// events or more since since (as RecentRepeatCount), most events of all
-// time first, then by name (bytewise), from just after (after_events,
-// after_key) on (events <= after_events is the range of
-// repo_type_counts_rank_idx to scan), at most max_rows of them, each with its count in the
-// window [since, until) (until NULL: no end) through
-// events_repo_type_created_idx. The count of all time bounds the count in
-// the window: the store stops paging once no later repository can reach
-// its top rows.
+// events or more of all time, most first, then by name (bytewise), through
+// repo_type_counts_rank_idx, from just after (after_events, after_key) on
+// (events <= after_events is the range of the index to scan), at most
+// max_rows of them, each with its count in the window [since, until)
+// (until NULL: no end) through events_repo_type_created_idx. The count of
+// all time bounds the count in the window: the store stops paging once no
+// later repository can reach its top rows.
 func (q *Queries) WindowTopCandidates(ctx context.Context, arg WindowTopCandidatesParams) ([]WindowTopCandidatesRow, error) {
 	rows, err := q.db.Query(ctx, windowTopCandidates,
 		arg.Since,
