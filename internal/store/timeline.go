@@ -231,9 +231,10 @@ func summaryPlan(w Window, hours, minutes bool) dbgen.TimelineFromSummariesParam
 // limit of them by count (descending) then name, in one snapshot.
 //
 // Two plans. "More than one" over a window reaching the newest stored
-// event of the type (trending: the last day or week) reads the recency
+// event of the type and holding more than aggregateEvents of them
+// (trending of a busy type: the last day or week) reads the recency
 // summary: the total is a count of the repositories whose second newest
-// event is in the window, and the top rows come from those repositories in
+// event is in the window, and the top rows come from the repositories in
 // the order of their count of all time, each counted in the window, until
 // no later one can reach the top rows (a count of all time bounds the
 // window's). Any other window, or when that would count more than
@@ -243,7 +244,7 @@ func (s *Store) TopReposIn(ctx context.Context, eventType string, w Window, minE
 	err = s.inSnapshot(ctx, func(q *dbgen.Queries) error {
 		var ok bool
 		if minEvents == 1 {
-			if total, repos, ok, err = topReposRecent(ctx, q, eventType, w, limit); err != nil || ok {
+			if total, repos, ok, err = topReposRecent(ctx, q, eventType, w, limit, cmp.Or(s.aggregateEvents, aggregateEvents)); err != nil || ok {
 				return err
 			}
 		}
@@ -270,10 +271,16 @@ func (s *Store) TopReposIn(ctx context.Context, eventType string, w Window, minE
 // window before it leaves the answer to the plain count per repository.
 const maxTopCandidates = 20_000
 
+// aggregateEvents is the size of window (events of the type, about) up to
+// which counting the window's events per repository is the faster plan:
+// the recency plan's probes cost about as much as some tens of thousands
+// of index entries (BENCHMARKS.md, issue 16).
+const aggregateEvents = 100_000
+
 // topReposRecent is TopReposIn's first plan, for minEvents 1; ok is false
-// when it does not apply (w ends before the newest event of the type) or
-// gave up (more than maxTopCandidates candidates).
-func topReposRecent(ctx context.Context, q *dbgen.Queries, eventType string, w Window, limit int) (total int64, repos []RepoCount, ok bool, err error) {
+// when it does not apply (w ends before the newest event of the type, or
+// holds few of them) or gave up (more than maxTopCandidates candidates).
+func topReposRecent(ctx context.Context, q *dbgen.Queries, eventType string, w Window, limit int, aggregateEvents int64) (total int64, repos []RepoCount, ok bool, err error) {
 	if !w.OpenEnd {
 		newest, err := q.NewestOfType(ctx, eventType)
 		if err != nil {
@@ -282,6 +289,13 @@ func topReposRecent(ctx context.Context, q *dbgen.Queries, eventType string, w W
 		if newest != nil && !newest.Before(w.Until) {
 			return 0, nil, false, nil // events after the window: prev_at says nothing of it
 		}
+	}
+	about, err := q.WindowTypeEventsAbout(ctx, dbgen.WindowTypeEventsAboutParams{EventType: eventType, Since: w.Since, Until: w.until()})
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if about <= aggregateEvents {
+		return 0, nil, false, nil
 	}
 	if total, err = q.RecentRepeatCount(ctx, dbgen.RecentRepeatCountParams{EventType: eventType, Since: w.Since}); err != nil {
 		return 0, nil, false, err

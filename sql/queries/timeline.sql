@@ -191,3 +191,13 @@ WHERE r.type = @event_type::text AND r.events > 1 AND r.events <= @after_events:
   AND (r.events < @after_events::bigint OR r.repo_key COLLATE "C" > @after_key::text)
 ORDER BY r.events DESC, r.repo_key COLLATE "C"
 LIMIT @max_rows::bigint;
+
+-- name: WindowTypeEventsAbout :one
+-- WindowTypeEventsAbout is about how many events of a type a window holds:
+-- the hourly summary's hours from the one holding since to the one before
+-- until (or on), which is exact to an hour at either end; enough to choose
+-- a plan.
+SELECT coalesce(sum(h.events), 0)::bigint AS events
+FROM event_hourly_counts h
+WHERE h.type = @event_type::text AND h.hour >= date_trunc('hour', @since::timestamptz, 'UTC')
+  AND (sqlc.narg(until)::timestamptz IS NULL OR h.hour < sqlc.narg(until)::timestamptz);

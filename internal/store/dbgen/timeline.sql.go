@@ -452,3 +452,27 @@ func (q *Queries) WindowTopRepos(ctx context.Context, arg WindowTopReposParams) 
 	}
 	return items, nil
 }
+
+const windowTypeEventsAbout = `-- name: WindowTypeEventsAbout :one
+SELECT coalesce(sum(h.events), 0)::bigint AS events
+FROM event_hourly_counts h
+WHERE h.type = $1::text AND h.hour >= date_trunc('hour', $2::timestamptz, 'UTC')
+  AND ($3::timestamptz IS NULL OR h.hour < $3::timestamptz)
+`
+
+type WindowTypeEventsAboutParams struct {
+	EventType string
+	Since     time.Time
+	Until     *time.Time
+}
+
+// WindowTypeEventsAbout is about how many events of a type a window holds:
+// the hourly summary's hours from the one holding since to the one before
+// until (or on), which is exact to an hour at either end; enough to choose
+// a plan.
+func (q *Queries) WindowTypeEventsAbout(ctx context.Context, arg WindowTypeEventsAboutParams) (int64, error) {
+	row := q.db.QueryRow(ctx, windowTypeEventsAbout, arg.EventType, arg.Since, arg.Until)
+	var events int64
+	err := row.Scan(&events)
+	return events, err
+}
