@@ -85,10 +85,7 @@ func (s *Server) coverageWindow(offset int64, until *time.Time) store.Window {
 func (s *Server) coverage(ctx context.Context, db *store.Store, offset int64, w store.Window) (Coverage, error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	var until *time.Time
-	if !w.OpenEnd {
-		until = &w.Until
-	}
+	until := untilOf(w)
 	hours, total, err := db.Coverage(qctx, w.Since, until, maxCoverageHours)
 	if err != nil {
 		return Coverage{}, s.dbError(ctx, "coverage", err)

@@ -1,12 +1,29 @@
 // Package backoff is ghevents' one exponential backoff: the waits before
 // retrying a GitHub request, a page the database refused to store for a
-// while, and a batch of an import.
+// while, and a batch of an import; and the one way its loops wait (Sleep).
 package backoff
 
 import (
+	"context"
 	"math"
 	"time"
 )
+
+// Sleep waits d, or until ctx ends: it returns ctx.Err() then (and at once
+// when ctx has ended or d is not positive), nil after a full wait.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Step is the wait before retry number attempt (1 for the first): base
 // doubling per attempt, capped at limit.

@@ -1,6 +1,8 @@
 package backoff_test
 
 import (
+	"context"
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -47,5 +49,24 @@ func TestJitter(t *testing.T) {
 		if got := backoff.Jitter(10*time.Second, c.rnd); got != c.want {
 			t.Errorf("Jitter(10s, %v) = %v, want %v", c.rnd, got, c.want)
 		}
+	}
+}
+
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	if err := backoff.Sleep(context.Background(), 0); err != nil {
+		t.Errorf("Sleep(0) = %v", err)
+	}
+	if err := backoff.Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("Sleep(1ms) = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := backoff.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Errorf("Sleep(1h) on an ended context = %v after %v", err, time.Since(start))
+	}
+	if err := backoff.Sleep(ctx, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("Sleep(0) on an ended context = %v", err)
 	}
 }

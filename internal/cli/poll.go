@@ -105,10 +105,7 @@ func (a *app) newPolling(s *store.Store, reg prometheus.Registerer) (*polling, e
 		}
 		feeds = append(feeds, feed{name: w.String(), source: model.SourceWatch, client: c})
 	}
-	if need := int64(len(feeds)) * int64(time.Hour/max(a.cfg.PollInterval, time.Minute)); a.cfg.GitHubToken == "" && need > 60 {
-		a.log.Warn("without GITHUB_TOKEN the feeds cannot all be polled: GitHub allows 60 requests an hour, and the feeds need at least this many at POLL_INTERVAL; they will be polled less often (set GITHUB_TOKEN for 5,000)",
-			slog.Int("feeds", len(feeds)), slog.Int64("requests_per_hour", need), slog.Duration("poll_interval", a.cfg.PollInterval))
-	}
+	a.warnTokenless(len(feeds))
 	e, err := leader.New(leader.Config{
 		Store:    s,
 		Key:      leader.Key(client.EventsURL()),
@@ -126,12 +123,30 @@ func (a *app) newPolling(s *store.Store, reg prometheus.Registerer) (*polling, e
 	return pl, nil
 }
 
+// warnTokenless warns, without GITHUB_TOKEN, when feeds feeds cannot all
+// be polled within the 60 requests an hour GitHub allows: each needs at
+// least one request a round, a round every POLL_INTERVAL or X-Poll-Interval
+// (60 s), whichever is longer.
+func (a *app) warnTokenless(feeds int) {
+	need := int64(feeds) * int64(time.Hour/max(a.cfg.PollInterval, time.Minute))
+	if a.cfg.GitHubToken != "" || need <= tokenlessRequests {
+		return
+	}
+	a.log.Warn("without GITHUB_TOKEN the feeds cannot all be polled: GitHub allows 60 requests an hour, and the feeds need at least this many at POLL_INTERVAL; they will be polled less often (set GITHUB_TOKEN for 5,000)",
+		slog.Int("feeds", feeds), slog.Int64("requests_per_hour", need), slog.Duration("poll_interval", a.cfg.PollInterval))
+}
+
+// tokenlessRequests is what GitHub allows an hour without a token.
+const tokenlessRequests = 60
+
 // run takes part in the election until ctx ends, polling while leader.
 // Retention runs on the leader only, so one process sweeps at a time.
 func (pl *polling) run(ctx context.Context) error {
 	a := pl.a
 	return pl.elector.Run(ctx, func(ctx context.Context) error {
 		var parts []named
+		// The feeds share the token's rate limit: one budget for them all.
+		budget := poller.NewBudget()
 		for _, f := range pl.feeds {
 			a.log.Info("polling", slog.String("feed", f.name), slog.String("url", f.client.EventsURL()), slog.Bool("token", a.cfg.GitHubToken != ""))
 			p, err := poller.New(poller.Config{
@@ -145,7 +160,7 @@ func (pl *polling) run(ctx context.Context) error {
 				BeforeRound:   pl.elector.Check,
 				Source:        f.source,
 				Feed:          f.name,
-				RateShare:     len(pl.feeds),
+				Budget:        budget,
 				Metrics:       pl.metrics,
 			})
 			if err != nil {
@@ -171,15 +186,18 @@ func (pl *polling) run(ctx context.Context) error {
 }
 
 // feedsDetail lists each feed with the end of its last complete round in
-// this process.
+// this process and the wait chosen after it.
 func (pl *polling) feedsDetail() string {
-	last := pl.metrics.FeedLastRounds()
+	last, waits := pl.metrics.FeedLastRounds(), pl.metrics.FeedWaits()
 	parts := make([]string, len(pl.feeds))
 	for i, f := range pl.feeds {
 		if at, ok := last[f.name]; ok {
 			parts[i] = f.name + " last round " + at.Format(time.RFC3339)
 		} else {
 			parts[i] = f.name + " no round yet"
+		}
+		if w, ok := waits[f.name]; ok {
+			parts[i] += fmt.Sprintf(", then a wait of %s (%s)", w.D.Round(time.Second), w.Why)
 		}
 	}
 	return strings.Join(parts, "; ")

@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ghevents/ghevents/internal/config"
 	"github.com/ghevents/ghevents/internal/testkit"
 	"github.com/ghevents/ghevents/internal/testkit/githubtest"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
@@ -76,6 +78,8 @@ func TestPollWatchesRepositoriesAndOrganisations(t *testing.T) {
 				fmt.Sprintf(`ghevents_poller_feed_events_stored_total{feed="org:acme"} %d`, len(wantOrg)),
 				`ghevents_poller_feed_rounds_total{feed="repo:octo/hello",outcome="ok"} 1`,
 				`ghevents_poller_feed_rounds_total{feed="org:acme",outcome="ok"} 1`,
+				`ghevents_poller_feed_wait_seconds{feed="repo:octo/hello"} 3600`,
+				`ghevents_poller_feed_wait_seconds{feed="org:acme"} 3600`,
 				fmt.Sprintf("ghevents_poller_events_stored_total %d", wantWatch+wantFire),
 			}
 			if withFirehose {
@@ -107,7 +111,7 @@ func TestPollWatchesRepositoriesAndOrganisations(t *testing.T) {
 				t.Errorf("%d events stored, want %d", n, wantWatch+wantFire)
 			}
 			_, body := get("http://" + addr + "/readyz")
-			for _, f := range []string{"repo:octo/hello last round ", "org:acme last round "} {
+			for _, f := range []string{"repo:octo/hello last round ", "org:acme last round ", "Z, then a wait of 1h0m0s (poll-interval)"} {
 				if !strings.Contains(body, f) {
 					t.Errorf("/readyz lacks %q: %s", f, body)
 				}
@@ -134,5 +138,40 @@ func TestPollWatchesRepositoriesAndOrganisations(t *testing.T) {
 	if code := run(context.Background(), []string{"poll"}, []string{"GITHUB_WATCH=repo:octo/hello,repo:bad"}, &stdout, &errOut); code != 2 ||
 		!strings.Contains(errOut.String(), `invalid GITHUB_WATCH="repo:bad"`) {
 		t.Errorf("a bad entry: exit %d\n%s", code, errOut.String())
+	}
+}
+
+// Without a token, polling more feeds than 60 requests an hour allow (one
+// request a round, a round a minute at least) is warned about at start.
+func TestWarnWithoutToken(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env  []string
+		want string // "" for no warning
+	}{
+		{[]string{}, ""}, // the public feed alone: 60 an hour
+		{[]string{"GITHUB_WATCH=repo:octo/hello"}, "feeds=2 requests_per_hour=120 poll_interval=1m0s"},
+		{[]string{"GITHUB_WATCH=repo:octo/hello,org:acme", "POLL_INTERVAL=2m"}, "feeds=3 requests_per_hour=90 poll_interval=2m0s"},
+		{[]string{"GITHUB_WATCH=repo:octo/hello", "POLL_INTERVAL=2m"}, ""},                                                 // 60
+		{[]string{"GITHUB_WATCH=repo:octo/hello,org:acme", "GITHUB_FIREHOSE=false", "POLL_INTERVAL=2m"}, ""},               // 60
+		{[]string{"GITHUB_WATCH=repo:octo/hello", "POLL_INTERVAL=10s"}, "feeds=2 requests_per_hour=120 poll_interval=10s"}, // X-Poll-Interval: 60 s at least
+		{[]string{"GITHUB_WATCH=repo:octo/hello,org:acme", "GITHUB_TOKEN=ghp_x"}, ""},
+	}
+	for _, c := range cases {
+		cfg, err := config.Load(c.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs testkit.Buffer
+		a := &app{cfg: cfg, log: slog.New(slog.NewTextHandler(&logs, nil))}
+		feeds := len(cfg.GitHubWatch.Entries)
+		if cfg.GitHubFirehose {
+			feeds++
+		}
+		a.warnTokenless(feeds)
+		got := logs.String()
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, "without GITHUB_TOKEN the feeds cannot all be polled") || !strings.Contains(got, c.want) {
+			t.Errorf("%v: logged %q, want %q", c.env, got, c.want)
+		}
 	}
 }

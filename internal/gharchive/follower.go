@@ -148,25 +148,11 @@ func New(cfg Config) (*Follower, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = backoff.Sleep
 	}
 	f := &Follower{cfg: cfg, log: cfg.Log, metrics: cfg.Metrics}
 	f.metrics.baseURL.Store(&cfg.BaseURL)
 	return f, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // FileURL is where the file of hour is under baseURL (ending in "/"):

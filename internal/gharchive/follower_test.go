@@ -682,3 +682,38 @@ func TestFollowRespectsRetention(t *testing.T) {
 		}
 	}
 }
+
+// GHARCHIVE_PAYLOAD: the raw JSON of the followed events is kept only when
+// asked for (it is most of the size of a day of events).
+func TestFollowPayload(t *testing.T) {
+	t.Parallel()
+	lines := realLines(t)[:10]
+	for _, payload := range []bool{false, true} {
+		t.Run(fmt.Sprintf("payload=%v", payload), func(t *testing.T) {
+			e := setup(t, hour(1).Add(30*time.Minute))
+			e.archive.put(hour(0), &file{body: gz(t, lines)})
+			e.follow(hour(2), func(c *gharchive.Config) { c.Payload = payload })
+			var n, withRaw, sameRaw int
+			err := e.store.Pool().QueryRow(context.Background(),
+				`SELECT count(*), count(e.raw), count(*) FILTER (WHERE e.raw = l.line::jsonb)
+				 FROM events e JOIN (SELECT unnest($1::text[]) AS line) l ON e.id = (l.line::jsonb->>'id')::bigint`,
+				func() []string {
+					out := make([]string, len(lines))
+					for i, l := range lines {
+						out[i] = string(l)
+					}
+					return out
+				}()).Scan(&n, &withRaw, &sameRaw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if payload {
+				want = len(lines)
+			}
+			if n != len(lines) || withRaw != want || sameRaw != want {
+				t.Errorf("%d events stored, %d with their raw JSON, %d equal to their line; want %d, %d, %d", n, withRaw, sameRaw, len(lines), want, want)
+			}
+		})
+	}
+}

@@ -36,6 +36,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ghevents/ghevents/internal/backoff"
 	"github.com/ghevents/ghevents/internal/store"
 )
 
@@ -251,7 +252,7 @@ func (e *Elector) acquire(ctx context.Context) error {
 			}
 			e.log.Info("poller standby: another poller holds the leader lock", attrs...)
 		}
-		if err := sleep(ctx, e.tick); err != nil {
+		if err := backoff.Sleep(ctx, e.tick); err != nil {
 			return err
 		}
 	}
@@ -328,7 +329,7 @@ func (e *Elector) term(ctx context.Context, lead func(ctx context.Context) error
 	var watch sync.WaitGroup
 	watch.Go(func() { e.watch(termCtx) })
 	var err error
-	if sleep(termCtx, e.settle) == nil {
+	if backoff.Sleep(termCtx, e.settle) == nil {
 		err = lead(termCtx)
 	}
 	cancel(nil)
@@ -462,15 +463,4 @@ func (e *Elector) dropConnLocked() {
 	defer cancel()
 	_ = e.conn.Close(ctx)
 	e.conn = nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

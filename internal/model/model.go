@@ -24,7 +24,8 @@ type Event struct {
 	// OrgID and OrgLogin name the organisation; zero and empty when there is none.
 	OrgID    int64
 	OrgLogin string
-	// Action is payload.action; empty for the types that have none.
+	// Action is payload.action as sent; empty for the types that have none.
+	// The store keeps ActionKey(Action).
 	Action string
 	// CreatedAt is when GitHub says the event happened (UTC, whole seconds).
 	CreatedAt time.Time
@@ -34,6 +35,27 @@ type Event struct {
 	// stores it first, is recorded with it). Every writer sets it; empty is
 	// stored as NULL, what rows stored before sources were recorded hold.
 	Source Source
+}
+
+// ActionKey is the form in which an action is stored, compared and
+// counted: a with its ASCII letters lower-cased, every other byte as it is
+// (the database's lower(action COLLATE "C"), the CHECK of events.action).
+// ASCII only, so that Go and PostgreSQL agree whatever the database's
+// locale and Unicode version; GitHub's actions (opened, ready_for_review)
+// are ASCII, and the API accepts only ASCII letters and underscores.
+func ActionKey(a string) string {
+	for i := 0; i < len(a); i++ {
+		if 'A' <= a[i] && a[i] <= 'Z' {
+			b := []byte(a)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return a
 }
 
 // Source names which part of ghevents stored an event first (the

@@ -39,12 +39,14 @@ type Metrics struct {
 	RateRemaining, RateLimit, RateReset *prometheus.GaugeVec
 	// The same per feed (Config.Feed: "firehose", "repo:owner/name",
 	// ...), beside the series above, which count every feed: rounds by
-	// outcome, events newly stored, probable gaps, and when the feed's
-	// last complete round ended (Unix time).
+	// outcome, events newly stored, probable gaps, when the feed's last
+	// complete round ended (Unix time), and the wait chosen after its last
+	// round (its pace, stretched by the shared rate budget).
 	FeedRounds                         *prometheus.CounterVec
 	FeedEventsStored, FeedProbableGaps *prometheus.CounterVec
-	FeedLastRound                      *prometheus.GaugeVec
+	FeedLastRound, FeedWait            *prometheus.GaugeVec
 	feedLastRound                      sync.Map // feed -> time.Time
+	feedWait                           sync.Map // feed -> Wait
 
 	// Exposed as gauges read at each scrape; lastRound and lastWait are
 	// also what readiness reads.
@@ -88,6 +90,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Rounds of each feed that did not overlap its previous events: events were probably missed."}, []string{"feed"})
 	m.FeedLastRound = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ghevents_poller_feed_last_round_timestamp_seconds",
 		Help: "When each feed's last complete round ended, Unix time."}, []string{"feed"})
+	m.FeedWait = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ghevents_poller_feed_wait_seconds",
+		Help: "The wait chosen after each feed's last round: its pace, stretched when the feeds would spend more than the rate limit leaves."}, []string{"feed"})
 	// Every outcome is exposed from the start, at zero.
 	for _, outcome := range []string{"ok", "not_modified", "failed"} {
 		m.Rounds.WithLabelValues(outcome)
@@ -96,7 +100,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.Rounds, m.Requests, m.PagesFetched, m.PagesStored, m.BadPages,
 			m.EventsReceived, m.EventsStored, m.Duplicates, m.BadEvents, m.RefusedEvents, m.ProbableGaps,
 			m.RateRemaining, m.RateLimit, m.RateReset,
-			m.FeedRounds, m.FeedEventsStored, m.FeedProbableGaps, m.FeedLastRound,
+			m.FeedRounds, m.FeedEventsStored, m.FeedProbableGaps, m.FeedLastRound, m.FeedWait,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ghevents_poller_queue_depth",
 				Help: "Pages fetched waiting for an insert worker."}, func() float64 { return float64(m.QueueDepth()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ghevents_poller_last_round_timestamp_seconds",
@@ -140,6 +144,23 @@ func (m *Metrics) roundDone(feed string, at time.Time) {
 	m.lastRound.Store(at.UnixNano())
 	m.FeedLastRound.WithLabelValues(feed).Set(float64(at.UnixNano()) / 1e9)
 	m.feedLastRound.Store(feed, at.UTC())
+}
+
+// waited records the wait chosen after a round of feed.
+func (m *Metrics) waited(feed string, w Wait) {
+	m.lastWait.Store(int64(w.D))
+	m.FeedWait.WithLabelValues(feed).Set(w.D.Seconds())
+	m.feedWait.Store(feed, w)
+}
+
+// FeedWaits is the wait chosen after each feed's last round.
+func (m *Metrics) FeedWaits() map[string]Wait {
+	out := map[string]Wait{}
+	m.feedWait.Range(func(k, v any) bool {
+		out[k.(string)] = v.(Wait)
+		return true
+	})
+	return out
 }
 
 // FeedLastRounds is when each feed's last complete round ended.

@@ -51,8 +51,10 @@ type roundFacts struct {
 // pacer keeps the adaptive pace: the wait between rounds that spends the
 // rate limit where it buys events. It starts at the floor (the larger of
 // POLL_INTERVAL and X-Poll-Interval); a round that did not overlap what was
-// stored (a probable gap) halves it: poll sooner; a round of which at least
-// half was already fetched by the previous round, or a 304, lengthens it by
+// stored (a probable gap), or that brought at least two thirds of
+// FeedWindow new events (events not fetched by the previous round: close
+// to losing some), halves it: poll sooner; a round of which at least half
+// was already fetched by the previous round, or a 304, lengthens it by
 // half: polling sooner would only fetch the same events again. It never
 // leaves [floor, max(maxPace, floor)].
 type pacer struct {
@@ -74,6 +76,9 @@ func (pc *pacer) adjust(f roundFacts, xPoll time.Duration) string {
 		note = "shortened: no overlap with stored events"
 	case !f.comparable:
 		note = "kept: no previous round to compare with"
+	case 3*(f.distinct-f.overlap) >= 2*FeedWindow:
+		pc.pace /= 2
+		note = fmt.Sprintf("shortened: %d new events, close to the %d a feed shows", f.distinct-f.overlap, FeedWindow)
 	case f.distinct == 0:
 		note = "kept: empty round"
 	case 2*f.overlap >= f.distinct:
@@ -86,9 +91,10 @@ func (pc *pacer) adjust(f roundFacts, xPoll time.Duration) string {
 	return note
 }
 
-// chooseWait is the wait before the next round: the largest of
-// POLL_INTERVAL, X-Poll-Interval, the pace and what the rate limit needs.
-func chooseWait(interval, xPoll, pace time.Duration, rate github.RateLimit, pagesPerRound int, now time.Time) Wait {
+// chooseWait is the wait a feed wants before its next round: the largest
+// of POLL_INTERVAL, X-Poll-Interval and the pace. The shared rate budget
+// may stretch it (Budget.plan).
+func chooseWait(interval, xPoll, pace time.Duration) Wait {
 	w := Wait{D: interval, Why: WhyPollInterval}
 	if xPoll > w.D {
 		w = Wait{D: xPoll, Why: WhyXPollInterval}
@@ -96,29 +102,7 @@ func chooseWait(interval, xPoll, pace time.Duration, rate github.RateLimit, page
 	if pace > w.D {
 		w = Wait{D: pace, Why: WhyPace}
 	}
-	if need, ok := rateNeed(rate, pagesPerRound, now); ok && need > w.D {
-		w = Wait{D: need, Why: WhyRateLimit}
-	}
 	return w
-}
-
-// rateNeed is the least wait that keeps the next rounds within the
-// requests left: with fewer left than a round takes, until the window
-// renews; otherwise the time to the reset shared evenly between the rounds
-// that remain. ok is false when the headers did not say.
-func rateNeed(rate github.RateLimit, pagesPerRound int, now time.Time) (time.Duration, bool) {
-	if !rate.Known() {
-		return 0, false
-	}
-	untilReset, ok := rate.UntilReset(now)
-	if !ok {
-		return 0, false // unknown, or already renewed
-	}
-	pages := int64(max(pagesPerRound, 1))
-	if rate.Remaining < pages {
-		return untilReset, true
-	}
-	return untilReset / time.Duration(rate.Remaining/pages), true
 }
 
 // An insert worker retries its page after dbRetryBase, doubling per

@@ -95,9 +95,10 @@ type Config struct {
 	// Feed names the feed in the per-feed metrics ("firehose",
 	// "repo:owner/name"...; default "firehose").
 	Feed string
-	// RateShare is how many feeds share the token's rate budget (default
-	// 1): each plans its rounds on its share of the requests left.
-	RateShare int
+	// Budget is the token's rate limit shared with the other pollers of
+	// the process (nil: a budget of this poller's own). See Budget for how
+	// the waits are planned on it.
+	Budget *Budget
 	// Metrics receives the counters (nil: a new set, registered nowhere).
 	// Pass the same set to the successive pollers of one process (a Poller
 	// runs once) to keep the counters going.
@@ -117,17 +118,15 @@ type Poller struct {
 	enqueued, finished atomic.Int64
 
 	// State of the fetch loop (its goroutine only).
-	dec           github.Decoder
-	pacer         pacer
-	etag          string
-	newest        time.Time
-	prevIDs       map[eventKey]struct{}
-	pollInterval  time.Duration
-	rate          github.RateLimit
-	failures      int
-	pagesPerRound int
-	roundNo       int64
-	seq           int64
+	dec          github.Decoder
+	pacer        pacer
+	etag         string
+	newest       time.Time
+	prevIDs      map[eventKey]struct{}
+	pollInterval time.Duration
+	failures     int
+	roundNo      int64
+	seq          int64
 
 	// Rounds whose pages are stored, waiting for earlier ones to be saved.
 	saveMu   sync.Mutex
@@ -167,7 +166,9 @@ func New(cfg Config) (*Poller, error) {
 	}
 	cfg.Source = cmp.Or(cfg.Source, model.SourceFirehose)
 	cfg.Feed = cmp.Or(cfg.Feed, "firehose")
-	cfg.RateShare = max(cfg.RateShare, 1)
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget()
+	}
 	return &Poller{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -180,19 +181,7 @@ func New(cfg Config) (*Poller, error) {
 }
 
 // sleep is the real Sleep.
-func sleep(ctx context.Context, w Wait) error {
-	if w.D <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(w.D)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleep(ctx context.Context, w Wait) error { return backoff.Sleep(ctx, w.D) }
 
 // Run polls until ctx ends (then it returns nil) or BeforeRound fails (then
 // it returns that error). Either way it stops fetching and lets the insert
@@ -202,6 +191,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	if p.started.Swap(true) {
 		return errors.New("poller: Run called twice")
 	}
+	defer p.cfg.Budget.leave(p.cfg.Feed)
 	queue := make(chan *page, p.cfg.QueueSize)
 	queueLen := func() int { return len(queue) }
 	p.metrics.queueLen.Store(&queueLen)
@@ -282,7 +272,7 @@ func (p *Poller) fetchLoop(ctx context.Context, queue chan<- *page) (held *page,
 		if err != nil {
 			return held, err
 		}
-		p.metrics.lastWait.Store(int64(w.D))
+		p.metrics.waited(p.cfg.Feed, w)
 		if err := p.cfg.Sleep(ctx, w); err != nil {
 			return nil, err
 		}
@@ -292,7 +282,7 @@ func (p *Poller) fetchLoop(ctx context.Context, queue chan<- *page) (held *page,
 			// what is left. Without this, a reset time beyond the cap
 			// (x-ratelimit-reset in the year 9999) kept the poller waiting
 			// round after round without a request.
-			p.rate.Remaining = -1
+			p.cfg.Budget.forgetExhausted()
 		}
 	}
 }
@@ -353,6 +343,7 @@ type round struct {
 	start       time.Time
 	etag        string
 	pages       int
+	requests    int // answered 200 or 422: what the round cost the rate limit
 	received    int
 	bad         int
 	ids         map[eventKey]struct{}
@@ -386,10 +377,10 @@ type page struct {
 func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, error) {
 	// Never spend a request the window does not have: an answer said
 	// nothing is left before the reset.
-	if p.rate.Exhausted() {
-		if d, ok := p.rate.UntilReset(p.cfg.Now()); ok {
+	if rate := p.cfg.Budget.current(); rate.Exhausted() {
+		if d, ok := rate.UntilReset(p.cfg.Now()); ok {
 			p.log.Info("rate limit exhausted: waiting for its reset before the next round",
-				slog.Duration("wait", d), rateAttr(p.rate))
+				slog.Duration("wait", d), rateAttr(rate))
 			return Wait{D: d, Why: WhyRateLimit}, nil, nil
 		}
 	}
@@ -399,8 +390,8 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 	url := p.cfg.Client.FirstPageURL()
 	var cut *Wait
 	for n := 1; ; n++ {
-		if n > 1 && p.rate.Exhausted() {
-			if _, ok := p.rate.UntilReset(p.cfg.Now()); ok {
+		if rate := p.cfg.Budget.current(); n > 1 && rate.Exhausted() {
+			if _, ok := rate.UntilReset(p.cfg.Now()); ok {
 				r.endedBy = "rate limit exhausted"
 				break
 			}
@@ -418,7 +409,7 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 			if n == 1 {
 				p.metrics.round(p.cfg.Feed, "failed")
 				p.log.Warn("poll round failed", slog.String("error", err.Error()), slog.Int("attempt", p.failures),
-					slog.Duration("wait", retry.D), slog.String("why", retry.Why), rateAttr(p.rate))
+					slog.Duration("wait", retry.D), slog.String("why", retry.Why), rateAttr(p.cfg.Budget.current()))
 				return retry, nil, nil
 			}
 			r.endedBy = fmt.Sprintf("page %d failed %d times", n, p.cfg.MaxPageAttempts)
@@ -431,6 +422,7 @@ func (p *Poller) round(ctx context.Context, queue chan<- *page) (Wait, *page, er
 			p.begin(r, pg)
 		}
 		if pg == nil { // 422: pagination limit
+			r.requests++
 			r.reachedLast = true
 			r.endedBy = fmt.Sprintf("pagination limit at page %d", n)
 			break
@@ -477,6 +469,7 @@ func (p *Poller) begin(r *round, pg *github.Page) {
 // add counts a page of events the round fetched.
 func (r *round) add(events []model.Event) {
 	r.pages++
+	r.requests++
 	r.received += len(events)
 	for _, e := range events {
 		r.ids[eventKey{e.ID, e.CreatedAt.Unix()}] = struct{}{}
@@ -575,7 +568,7 @@ func (p *Poller) fetchPage(ctx context.Context, r *round, n int, url, etag strin
 // observe keeps what the headers of an answer said.
 func (p *Poller) observe(rate github.RateLimit, pollInterval time.Duration) {
 	if rate.Known() {
-		p.rate = rate
+		p.cfg.Budget.observe(rate)
 		p.metrics.rate(rate)
 	}
 	if pollInterval > 0 {
@@ -609,7 +602,6 @@ func (p *Poller) seal(r *round, newestBefore time.Time, known bool, cut *Wait) W
 	case r.notModified:
 	case r.reachedLast:
 		p.etag = r.etag
-		p.pagesPerRound = r.pages
 	default:
 		// Pages were missed: the next round must not be answered 304.
 		p.etag = ""
@@ -634,11 +626,14 @@ func (p *Poller) seal(r *round, newestBefore time.Time, known bool, cut *Wait) W
 	if !r.notModified {
 		p.prevIDs = r.ids
 	}
-	w := chooseWait(p.cfg.Interval, p.pollInterval, p.pacer.pace, p.rate, p.pagesPerRound*p.cfg.RateShare, now)
+	w := chooseWait(p.cfg.Interval, p.pollInterval, p.pacer.pace)
+	if need, ok := p.cfg.Budget.plan(p.cfg.Feed, w.D, r.requests, now); ok && need > w.D {
+		w = Wait{D: need, Why: WhyRateLimit}
+	}
 	if cut != nil && cut.D > w.D {
 		w = *cut
 	}
-	r.wait, r.rate = w, p.rate
+	r.wait, r.rate = w, p.cfg.Budget.current()
 	if r.pages > 0 {
 		p.seq++
 		r.seq = p.seq

@@ -454,11 +454,12 @@ func TestWaitsAndFaults(t *testing.T) {
 			waits: []poller.Wait{{D: 90 * time.Second, Why: poller.WhyPollInterval}},
 		},
 		{
-			// 4,997 requests left for 3,601 s at 3 a round: one round per 3,601/1,665 s.
+			// 4,997 requests left for 3,601 s at 3 a round: one round per
+			// 3 × 3,601 / 4,997 s spends them by the reset.
 			name:  "no X-Poll-Interval: the rate limit sets the pace",
 			opts:  githubtest.Options{PollInterval: -1},
 			mod:   func(c *poller.Config, _ *github.ClientConfig) { c.Interval = time.Second },
-			waits: []poller.Wait{{D: 3601 * time.Second / 1665, Why: poller.WhyRateLimit}},
+			waits: []poller.Wait{{D: 3 * 3601 * time.Second / 4997, Why: poller.WhyRateLimit}},
 		},
 		{
 			// Without a token: 57 requests left, 19 rounds of 3 until the reset.

@@ -3,15 +3,19 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store/dbgen"
 )
 
 // EventFilter selects events for the metrics. Empty fields match everything;
-// RepoName and Action are compared case-insensitively.
+// RepoName and Action are compared case-insensitively (the queries get the
+// repository's name lower-cased in SQL, as repo_key is made, and the
+// action's key, model.ActionKey, as events.action is stored).
 type EventFilter struct {
 	EventType string
 	RepoName  string
@@ -19,7 +23,7 @@ type EventFilter struct {
 }
 
 func (f EventFilter) repo() *string   { return optional(f.RepoName) }
-func (f EventFilter) action() *string { return optional(f.Action) }
+func (f EventFilter) action() *string { return optional(model.ActionKey(f.Action)) }
 
 func optional(s string) *string {
 	if s == "" {
@@ -118,16 +122,76 @@ func (s *Store) CountsSince(ctx context.Context, since time.Time, repoName, acti
 		}
 		return out, nil
 	}
-	rows, err := s.read().MetricsRepoTypeCountsSince(ctx, dbgen.MetricsRepoTypeCountsSinceParams{
-		RepoName: repoName, Since: since, Action: f.action(),
+	err := s.inSnapshot(ctx, func(q *dbgen.Queries) error {
+		counts, err := repoTypeCountsSince(ctx, q, repoName, since, f.action())
+		for _, c := range counts {
+			add(c.typ, c.events, c.oldest)
+		}
+		return err
 	})
 	if err != nil {
 		return TypeCounts{}, fmt.Errorf("count events of %s since %s: %w", repoName, since.Format(time.RFC3339), mapErr(err))
 	}
-	for _, r := range rows {
-		add(r.Type, r.Events, r.Oldest)
-	}
 	return out, nil
+}
+
+// repoTypeCount is one type's count in a window and its oldest event there.
+type repoTypeCount struct {
+	typ    string
+	events int64
+	oldest time.Time
+}
+
+// repoTypeCountsSince counts the events of each type of one repository
+// created at or after since (of one action when action is not nil),
+// reading at most about half of each type's events: from each type's
+// first and last event it decides which side of since holds fewer, and
+// counts the types of either side in one statement. It runs several
+// statements: q must be one snapshot.
+func repoTypeCountsSince(ctx context.Context, q *dbgen.Queries, repoName string, since time.Time, action *string) ([]repoTypeCount, error) {
+	spans, err := q.MetricsRepoTypeSpans(ctx, dbgen.MetricsRepoTypeSpansParams{RepoName: repoName, Since: since, Action: action})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]repoTypeCount, 0, len(spans))
+	at := map[string]int{}    // the type's place in out
+	var newer, older []string // the types counted from since on, before since
+	for _, sp := range spans {
+		at[sp.Type] = len(out)
+		out = append(out, repoTypeCount{typ: sp.Type, events: sp.Events, oldest: sp.Oldest})
+		switch {
+		case action != nil:
+			newer = append(newer, sp.Type)
+		case !sp.FirstAt.Before(since):
+			// The window holds every event of the type: its summary count.
+		case since.Sub(sp.FirstAt) < sp.LastAt.Sub(since):
+			older = append(older, sp.Type)
+		default:
+			newer = append(newer, sp.Type)
+		}
+	}
+	if len(newer) > 0 {
+		rows, err := q.MetricsRepoTypeCountsFrom(ctx, dbgen.MetricsRepoTypeCountsFromParams{RepoName: repoName, Types: newer, Since: since, Action: action})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range newer {
+			out[at[t]].events = 0
+		}
+		for _, r := range rows {
+			out[at[r.Type]].events = r.Events
+		}
+	}
+	if len(older) > 0 {
+		rows, err := q.MetricsRepoTypeCountsBefore(ctx, dbgen.MetricsRepoTypeCountsBeforeParams{RepoName: repoName, Types: older, Since: since})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[at[r.Type]].events -= r.Events
+		}
+	}
+	return slices.DeleteFunc(out, func(c repoTypeCount) bool { return c.events <= 0 }), nil
 }
 
 // RepoCount is a repository and its number of events of one type.

@@ -211,6 +211,16 @@ func TestTopReposAndCountsSince(t *testing.T) {
 				if fmt.Sprint(got) != fmt.Sprint(rows) || total != tc.Total {
 					t.Errorf("since %s repo %q action %q: got %v (total %d), want %v", since, repo, action, got, tc.Total, rows)
 				}
+				oldest := rowsOf(t, ctx, s.Pool(), fmt.Sprintf(`SELECT coalesce(to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'none') FROM events
+					WHERE created_at >= '%s' AND ('%s' = '' OR lower(repo_name) = lower('%s')) AND ('%s' = '' OR lower(action) = lower('%s'))`,
+					since.Format(time.RFC3339), repo, repo, action, action))
+				gotOldest := "none"
+				if tc.Oldest != nil {
+					gotOldest = tc.Oldest.Format(time.RFC3339)
+				}
+				if gotOldest != oldest[0] {
+					t.Errorf("since %s repo %q action %q: oldest %s, want %s", since, repo, action, gotOldest, oldest[0])
+				}
 			}
 		}
 	}

@@ -62,7 +62,9 @@ func TestMigrationPartitionsAFilledStore(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT version FROM data_version`).Scan(&versionBefore); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.MigrateTo(ctx, conn, -1, nil); err != nil {
+	// Up to the partitions and what follows them, not yet to 011 (which
+	// rewrites the rows whose action is not its key, 'Closed' here).
+	if err := store.MigrateTo(ctx, conn, 10, nil); err != nil {
 		t.Fatalf("up: %v", err)
 	}
 	pool, err := pgxpool.New(ctx, url)
@@ -105,6 +107,10 @@ func TestMigrationPartitionsAFilledStore(t *testing.T) {
 	}
 	if len(idx) != 4 {
 		t.Fatalf("indexes of the old table: %v, want 4", idx)
+	}
+	testdb.SummariesMatch(t, ctx, pool)
+	if err := store.MigrateTo(ctx, conn, -1, nil); err != nil {
+		t.Fatalf("up: %v", err)
 	}
 	testdb.SummariesMatch(t, ctx, pool)
 

@@ -27,7 +27,8 @@ import (
 // primary-key probe each) and COPYs the others straight into events. Should
 // another writer store one of them in between, that COPY fails with a unique
 // violation and the batch is sent again as one INSERT ... ON CONFLICT (id,
-// created_at) DO NOTHING, which skips whatever is stored by then.
+// created_at) DO NOTHING, which skips whatever is stored by then. Either
+// way an event's action is stored as its key (model.ActionKey).
 func (s *Store) InsertEvents(ctx context.Context, events []model.Event) (int64, error) {
 	if len(events) == 0 {
 		return 0, nil
@@ -87,7 +88,7 @@ func (s *Store) copyNew(ctx context.Context, events []model.Event) (int64, error
 			RepoName:   e.RepoName,
 			OrgID:      nonZero(e.OrgID),
 			OrgLogin:   nonZero(e.OrgLogin),
-			Action:     nonZero(e.Action),
+			Action:     nonZero(model.ActionKey(e.Action)),
 			CreatedAt:  e.CreatedAt,
 			Raw:        e.Raw,
 			Source:     sourceOf(e),
@@ -159,7 +160,7 @@ func (s *Store) insertOnConflict(ctx context.Context, events []model.Event) (int
 		p.RepoNames[i] = e.RepoName
 		p.OrgIds[i] = e.OrgID
 		p.OrgLogins[i] = e.OrgLogin
-		p.Actions[i] = e.Action
+		p.Actions[i] = model.ActionKey(e.Action)
 		p.CreatedAts[i] = e.CreatedAt
 		p.Raws[i] = e.Raw
 		p.Sources[i] = string(e.Source)

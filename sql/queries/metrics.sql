@@ -2,12 +2,17 @@
 -- OR ...`; the pool plans every statement with its actual values
 -- (plan_cache_mode = force_custom_plan), so PostgreSQL folds away the filters
 -- not given and uses the index that fits the ones that are.
+--
+-- A repository is compared through repo_key (lower(repo_name), a generated
+-- column), the name given lower-cased here. An action is compared as it is:
+-- events.action and the summaries hold its key (migration 011), and the
+-- store passes the filter's key (model.ActionKey).
 
 -- name: MetricsEventSpan :one
--- MetricsEventSpan is the count, oldest and newest created_at of the events of
--- one type, optionally of one repository (case-insensitive) and one action
--- (case-insensitive). The count comes from the summary tables (or the
--- repository's index entries when both filters are given); oldest and
+-- MetricsEventSpan is the count, oldest and newest created_at of the events
+-- of one type, optionally of one repository and one action. The count comes
+-- from the summary tables (or the repository's index entries when both
+-- filters are given); oldest and
 -- newest are one index probe each (NULL when nothing matches). The average
 -- gap between adjacent events is then (newest - oldest) / (count - 1): the
 -- gaps telescope, so their sum is newest - oldest whatever the ties (see
@@ -19,7 +24,7 @@ FROM (
             (SELECT sum(t.events) FROM event_type_counts t WHERE t.type = @event_type::text)
         WHEN sqlc.narg(repo_name)::text IS NULL THEN
             (SELECT t.events FROM event_type_counts t
-             WHERE t.type = @event_type::text AND t.action = lower(sqlc.narg(action)::text))
+             WHERE t.type = @event_type::text AND t.action = sqlc.narg(action)::text)
         WHEN sqlc.narg(action)::text IS NULL THEN
             (SELECT r.events FROM repo_type_counts r
              WHERE r.type = @event_type::text AND r.repo_key = lower(sqlc.narg(repo_name)::text))
@@ -28,7 +33,7 @@ FROM (
             -- repository's events of one type, the action checked in the index).
             (SELECT count(*) FROM events e
              WHERE e.repo_key = lower(sqlc.narg(repo_name)::text) AND e.type = @event_type::text
-               AND lower(e.action) = lower(sqlc.narg(action)::text))
+               AND e.action = sqlc.narg(action)::text)
     END, 0)::bigint AS events_count
 ) c
 -- The oldest and newest matching events are joined back by primary key: one
@@ -37,14 +42,14 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.type = @event_type::text
       AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+      AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
     ORDER BY e.created_at LIMIT 1
 )
 LEFT JOIN events n ON (n.id, n.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.type = @event_type::text
       AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+      AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
     ORDER BY e.created_at DESC LIMIT 1
 );
 
@@ -62,7 +67,7 @@ FROM (
         SELECT e.created_at FROM events e
         WHERE e.type = @event_type::text
           AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
-          AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+          AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
         ORDER BY e.created_at DESC
         LIMIT @max_rows::bigint
     ) r
@@ -83,10 +88,10 @@ ORDER BY g.created_at;
 
 -- name: MetricsTypeCountsAll :many
 -- MetricsTypeCountsAll is the all-time count per type, optionally of one
--- action (case-insensitive).
+-- action.
 SELECT t.type, sum(t.events)::bigint AS events
 FROM event_type_counts t
-WHERE sqlc.narg(action)::text IS NULL OR t.action = lower(sqlc.narg(action)::text)
+WHERE sqlc.narg(action)::text IS NULL OR t.action = sqlc.narg(action)::text
 GROUP BY t.type;
 
 -- name: MetricsTypeCountsHoursBefore :many
@@ -95,7 +100,7 @@ GROUP BY t.type;
 SELECT h.type, sum(h.events)::bigint AS events
 FROM event_hourly_counts h
 WHERE h.hour < @boundary::timestamptz
-  AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+  AND (sqlc.narg(action)::text IS NULL OR h.action = sqlc.narg(action)::text)
 GROUP BY h.type;
 
 -- name: MetricsTypeCountsHoursFrom :many
@@ -104,7 +109,7 @@ GROUP BY h.type;
 SELECT h.type, sum(h.events)::bigint AS events
 FROM event_hourly_counts h
 WHERE h.hour >= @boundary::timestamptz
-  AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+  AND (sqlc.narg(action)::text IS NULL OR h.action = sqlc.narg(action)::text)
 GROUP BY h.type;
 
 -- name: MetricsTypeCountsBetween :many
@@ -114,7 +119,7 @@ GROUP BY h.type;
 SELECT e.type, count(*)::bigint AS events
 FROM events e
 WHERE e.created_at >= @from_at::timestamptz AND e.created_at < @to_at::timestamptz
-  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+  AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
 GROUP BY e.type;
 
 -- name: MetricsOldestSince :many
@@ -123,28 +128,68 @@ GROUP BY e.type;
 SELECT e.created_at
 FROM events e
 WHERE e.created_at >= @since::timestamptz
-  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+  AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
 ORDER BY e.created_at
 LIMIT 1;
 
--- name: MetricsRepoTypeCountsSince :many
--- MetricsRepoTypeCountsSince counts the events of each type of one
--- repository (case-insensitive) created at or after since, optionally of one
--- action, with the oldest of them on every row: per type stored for the
--- repository, repo_events_since (migration 002) reads at most about half of
--- its events, and one index probe finds the oldest in the window.
-SELECT r.type, w.events::bigint AS events,
-    (SELECT e.created_at FROM events e
-     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
-       AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
-     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
+-- The counts per type of one repository since a time (events-total-count
+-- with repository_name) read at most about half of each (repository,
+-- type)'s events. The store reads each type's span (MetricsRepoTypeSpans),
+-- decides in Go per type which side of since to count, and counts both
+-- sides' types in one plain query each, all in one snapshot:
+--   no event at or after since: 0;
+--   the first event at or after since (no action): the summary count;
+--   since nearer the first event than the last (no action): the summary
+--     count minus the events before since (MetricsRepoTypeCountsBefore);
+--   else, and always with an action: the events from since on
+--     (MetricsRepoTypeCountsFrom).
+
+-- name: MetricsRepoTypeSpans :many
+-- MetricsRepoTypeSpans is, per type of one repository with an event at or
+-- after since (optionally of one action), its count (repo_type_counts), its
+-- first and last event's created_at, and the oldest at or after since: one
+-- index probe each in events_repo_type_created_idx (no row for a type
+-- without such an event: it counts 0). The types come from
+-- event_type_counts so that each is one primary-key probe of
+-- repo_type_counts (keyed by type first).
+SELECT r.type, r.events, f.created_at AS first_at, l.created_at AS last_at, o.created_at AS oldest
 FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
 JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower(@repo_name::text)
 CROSS JOIN LATERAL (
-    SELECT repo_events_since(r.repo_key, r.type, r.events, @since::timestamptz, sqlc.narg(action)::text) AS events
-) w
-WHERE w.events > 0
+    SELECT e.created_at FROM events e
+    WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
+      AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
+    ORDER BY e.created_at LIMIT 1
+) o
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at LIMIT 1
+) f
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at DESC LIMIT 1
+) l
 ORDER BY r.type;
+
+-- name: MetricsRepoTypeCountsFrom :many
+-- MetricsRepoTypeCountsFrom counts the events of one repository of each of
+-- types created at or after since, optionally of one action: one range of
+-- events_repo_type_created_idx per type (the action checked in the index).
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower(@repo_name::text) AND e.type = ANY(@types::text[])
+  AND e.created_at >= @since::timestamptz
+  AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
+GROUP BY e.type;
+
+-- name: MetricsRepoTypeCountsBefore :many
+-- MetricsRepoTypeCountsBefore counts the events of one repository of each
+-- of types created before since.
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower(@repo_name::text) AND e.type = ANY(@types::text[])
+  AND e.created_at < @since::timestamptz
+GROUP BY e.type;
 
 -- name: MetricsTopRepos :many
 -- MetricsTopRepos lists the repositories with more than min_events events of

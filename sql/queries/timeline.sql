@@ -34,7 +34,7 @@ FROM (
     WHERE h.hour >= @hours_from::timestamptz
       AND (sqlc.narg(hours_to)::timestamptz IS NULL OR h.hour < sqlc.narg(hours_to)::timestamptz)
       AND (sqlc.narg(event_type)::text IS NULL OR h.type = sqlc.narg(event_type)::text)
-      AND (sqlc.narg(action)::text IS NULL OR h.action = lower(sqlc.narg(action)::text))
+      AND (sqlc.narg(action)::text IS NULL OR h.action = sqlc.narg(action)::text)
     UNION ALL
     SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
                  @last_bucket::timestamptz),
@@ -59,7 +59,7 @@ FROM (
     FROM events e
     WHERE e.created_at >= @head_from::timestamptz AND e.created_at < @head_to::timestamptz
       AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+      AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
     UNION ALL
     SELECT least(date_bin(make_interval(secs => @bucket_seconds::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
                  @last_bucket::timestamptz),
@@ -67,7 +67,7 @@ FROM (
     FROM events e
     WHERE e.created_at >= @tail_from::timestamptz AND e.created_at < @tail_to::timestamptz
       AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+      AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
 ) s
 GROUP BY 1, 2;
 
@@ -85,7 +85,7 @@ WHERE e.created_at >= @since::timestamptz
   AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
   AND (sqlc.narg(event_type)::text IS NULL OR e.type = sqlc.narg(event_type)::text)
   AND (sqlc.narg(repo_name)::text IS NULL OR e.repo_key = lower(sqlc.narg(repo_name)::text))
-  AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+  AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
 GROUP BY 1, 2;
 
 -- name: WindowOldest :one
@@ -98,7 +98,7 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at >= @since::timestamptz
       AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+      AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
     ORDER BY e.created_at
     LIMIT 1
 );
@@ -118,7 +118,7 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
         SELECT e.id, e.created_at FROM events e
         WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= @since::timestamptz
           AND (sqlc.narg(until)::timestamptz IS NULL OR e.created_at < sqlc.narg(until)::timestamptz)
-          AND (sqlc.narg(action)::text IS NULL OR lower(e.action) = lower(sqlc.narg(action)::text))
+          AND (sqlc.narg(action)::text IS NULL OR e.action = sqlc.narg(action)::text)
         ORDER BY e.created_at
         LIMIT 1
     ) f

@@ -19,7 +19,7 @@ FROM (
         SELECT e.created_at FROM events e
         WHERE e.type = $1::text
           AND ($2::text IS NULL OR e.repo_key = lower($2::text))
-          AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
+          AND ($3::text IS NULL OR e.action = $3::text)
         ORDER BY e.created_at DESC
         LIMIT $4::bigint
     ) r
@@ -79,7 +79,7 @@ FROM (
             (SELECT sum(t.events) FROM event_type_counts t WHERE t.type = $3::text)
         WHEN $1::text IS NULL THEN
             (SELECT t.events FROM event_type_counts t
-             WHERE t.type = $3::text AND t.action = lower($2::text))
+             WHERE t.type = $3::text AND t.action = $2::text)
         WHEN $2::text IS NULL THEN
             (SELECT r.events FROM repo_type_counts r
              WHERE r.type = $3::text AND r.repo_key = lower($1::text))
@@ -88,21 +88,21 @@ FROM (
             -- repository's events of one type, the action checked in the index).
             (SELECT count(*) FROM events e
              WHERE e.repo_key = lower($1::text) AND e.type = $3::text
-               AND lower(e.action) = lower($2::text))
+               AND e.action = $2::text)
     END, 0)::bigint AS events_count
 ) c
 LEFT JOIN events o ON (o.id, o.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.type = $3::text
       AND ($1::text IS NULL OR e.repo_key = lower($1::text))
-      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+      AND ($2::text IS NULL OR e.action = $2::text)
     ORDER BY e.created_at LIMIT 1
 )
 LEFT JOIN events n ON (n.id, n.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.type = $3::text
       AND ($1::text IS NULL OR e.repo_key = lower($1::text))
-      AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+      AND ($2::text IS NULL OR e.action = $2::text)
     ORDER BY e.created_at DESC LIMIT 1
 )
 `
@@ -123,10 +123,15 @@ type MetricsEventSpanRow struct {
 // OR ...`; the pool plans every statement with its actual values
 // (plan_cache_mode = force_custom_plan), so PostgreSQL folds away the filters
 // not given and uses the index that fits the ones that are.
-// MetricsEventSpan is the count, oldest and newest created_at of the events of
-// one type, optionally of one repository (case-insensitive) and one action
-// (case-insensitive). The count comes from the summary tables (or the
-// repository's index entries when both filters are given); oldest and
+//
+// A repository is compared through repo_key (lower(repo_name), a generated
+// column), the name given lower-cased here. An action is compared as it is:
+// events.action and the summaries hold its key (migration 011), and the
+// store passes the filter's key (model.ActionKey).
+// MetricsEventSpan is the count, oldest and newest created_at of the events
+// of one type, optionally of one repository and one action. The count comes
+// from the summary tables (or the repository's index entries when both
+// filters are given); oldest and
 // newest are one index probe each (NULL when nothing matches). The average
 // gap between adjacent events is then (newest - oldest) / (count - 1): the
 // gaps telescope, so their sum is newest - oldest whatever the ties (see
@@ -144,7 +149,7 @@ const metricsOldestSince = `-- name: MetricsOldestSince :many
 SELECT e.created_at
 FROM events e
 WHERE e.created_at >= $1::timestamptz
-  AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
+  AND ($2::text IS NULL OR e.action = $2::text)
 ORDER BY e.created_at
 LIMIT 1
 `
@@ -176,48 +181,168 @@ func (q *Queries) MetricsOldestSince(ctx context.Context, arg MetricsOldestSince
 	return items, nil
 }
 
-const metricsRepoTypeCountsSince = `-- name: MetricsRepoTypeCountsSince :many
-SELECT r.type, w.events::bigint AS events,
-    (SELECT e.created_at FROM events e
-     WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
-       AND ($2::text IS NULL OR lower(e.action) = lower($2::text))
-     ORDER BY e.created_at LIMIT 1)::timestamptz AS oldest
-FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
-JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($3::text)
-CROSS JOIN LATERAL (
-    SELECT repo_events_since(r.repo_key, r.type, r.events, $1::timestamptz, $2::text) AS events
-) w
-WHERE w.events > 0
-ORDER BY r.type
+const metricsRepoTypeCountsBefore = `-- name: MetricsRepoTypeCountsBefore :many
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower($1::text) AND e.type = ANY($2::text[])
+  AND e.created_at < $3::timestamptz
+GROUP BY e.type
 `
 
-type MetricsRepoTypeCountsSinceParams struct {
-	Since    time.Time
-	Action   *string
+type MetricsRepoTypeCountsBeforeParams struct {
 	RepoName string
+	Types    []string
+	Since    time.Time
 }
 
-type MetricsRepoTypeCountsSinceRow struct {
+type MetricsRepoTypeCountsBeforeRow struct {
 	Type   string
 	Events int64
-	Oldest time.Time
 }
 
-// MetricsRepoTypeCountsSince counts the events of each type of one
-// repository (case-insensitive) created at or after since, optionally of one
-// action, with the oldest of them on every row: per type stored for the
-// repository, repo_events_since (migration 002) reads at most about half of
-// its events, and one index probe finds the oldest in the window.
-func (q *Queries) MetricsRepoTypeCountsSince(ctx context.Context, arg MetricsRepoTypeCountsSinceParams) ([]MetricsRepoTypeCountsSinceRow, error) {
-	rows, err := q.db.Query(ctx, metricsRepoTypeCountsSince, arg.Since, arg.Action, arg.RepoName)
+// MetricsRepoTypeCountsBefore counts the events of one repository of each
+// of types created before since.
+func (q *Queries) MetricsRepoTypeCountsBefore(ctx context.Context, arg MetricsRepoTypeCountsBeforeParams) ([]MetricsRepoTypeCountsBeforeRow, error) {
+	rows, err := q.db.Query(ctx, metricsRepoTypeCountsBefore, arg.RepoName, arg.Types, arg.Since)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []MetricsRepoTypeCountsSinceRow
+	var items []MetricsRepoTypeCountsBeforeRow
 	for rows.Next() {
-		var i MetricsRepoTypeCountsSinceRow
-		if err := rows.Scan(&i.Type, &i.Events, &i.Oldest); err != nil {
+		var i MetricsRepoTypeCountsBeforeRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsRepoTypeCountsFrom = `-- name: MetricsRepoTypeCountsFrom :many
+SELECT e.type, count(*)::bigint AS events
+FROM events e
+WHERE e.repo_key = lower($1::text) AND e.type = ANY($2::text[])
+  AND e.created_at >= $3::timestamptz
+  AND ($4::text IS NULL OR e.action = $4::text)
+GROUP BY e.type
+`
+
+type MetricsRepoTypeCountsFromParams struct {
+	RepoName string
+	Types    []string
+	Since    time.Time
+	Action   *string
+}
+
+type MetricsRepoTypeCountsFromRow struct {
+	Type   string
+	Events int64
+}
+
+// MetricsRepoTypeCountsFrom counts the events of one repository of each of
+// types created at or after since, optionally of one action: one range of
+// events_repo_type_created_idx per type (the action checked in the index).
+func (q *Queries) MetricsRepoTypeCountsFrom(ctx context.Context, arg MetricsRepoTypeCountsFromParams) ([]MetricsRepoTypeCountsFromRow, error) {
+	rows, err := q.db.Query(ctx, metricsRepoTypeCountsFrom,
+		arg.RepoName,
+		arg.Types,
+		arg.Since,
+		arg.Action,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsRepoTypeCountsFromRow
+	for rows.Next() {
+		var i MetricsRepoTypeCountsFromRow
+		if err := rows.Scan(&i.Type, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const metricsRepoTypeSpans = `-- name: MetricsRepoTypeSpans :many
+
+SELECT r.type, r.events, f.created_at AS first_at, l.created_at AS last_at, o.created_at AS oldest
+FROM (SELECT DISTINCT t.type FROM event_type_counts t) ty
+JOIN repo_type_counts r ON r.type = ty.type AND r.repo_key = lower($1::text)
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e
+    WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $2::timestamptz
+      AND ($3::text IS NULL OR e.action = $3::text)
+    ORDER BY e.created_at LIMIT 1
+) o
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at LIMIT 1
+) f
+CROSS JOIN LATERAL (
+    SELECT e.created_at FROM events e WHERE e.repo_key = r.repo_key AND e.type = r.type
+    ORDER BY e.created_at DESC LIMIT 1
+) l
+ORDER BY r.type
+`
+
+type MetricsRepoTypeSpansParams struct {
+	RepoName string
+	Since    time.Time
+	Action   *string
+}
+
+type MetricsRepoTypeSpansRow struct {
+	Type    string
+	Events  int64
+	FirstAt time.Time
+	LastAt  time.Time
+	Oldest  time.Time
+}
+
+// The counts per type of one repository since a time (events-total-count
+// with repository_name) read at most about half of each (repository,
+// type)'s events. The store reads each type's span (MetricsRepoTypeSpans),
+// decides in Go per type which side of since to count, and counts both
+// sides' types in one plain query each, all in one snapshot:
+//
+//	no event at or after since: 0;
+//	the first event at or after since (no action): the summary count;
+//	since nearer the first event than the last (no action): the summary
+//	  count minus the events before since (MetricsRepoTypeCountsBefore);
+//	else, and always with an action: the events from since on
+//	  (MetricsRepoTypeCountsFrom).
+//
+// MetricsRepoTypeSpans is, per type of one repository with an event at or
+// after since (optionally of one action), its count (repo_type_counts), its
+// first and last event's created_at, and the oldest at or after since: one
+// index probe each in events_repo_type_created_idx (no row for a type
+// without such an event: it counts 0). The types come from
+// event_type_counts so that each is one primary-key probe of
+// repo_type_counts (keyed by type first).
+func (q *Queries) MetricsRepoTypeSpans(ctx context.Context, arg MetricsRepoTypeSpansParams) ([]MetricsRepoTypeSpansRow, error) {
+	rows, err := q.db.Query(ctx, metricsRepoTypeSpans, arg.RepoName, arg.Since, arg.Action)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MetricsRepoTypeSpansRow
+	for rows.Next() {
+		var i MetricsRepoTypeSpansRow
+		if err := rows.Scan(
+			&i.Type,
+			&i.Events,
+			&i.FirstAt,
+			&i.LastAt,
+			&i.Oldest,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -279,7 +404,7 @@ const metricsTypeCountsAll = `-- name: MetricsTypeCountsAll :many
 
 SELECT t.type, sum(t.events)::bigint AS events
 FROM event_type_counts t
-WHERE $1::text IS NULL OR t.action = lower($1::text)
+WHERE $1::text IS NULL OR t.action = $1::text
 GROUP BY t.type
 `
 
@@ -301,7 +426,7 @@ type MetricsTypeCountsAllRow struct {
 // and, for either side, the events between since and boundary (the hour
 // boundary nearest to since) counted in events, taken away or added.
 // MetricsTypeCountsAll is the all-time count per type, optionally of one
-// action (case-insensitive).
+// action.
 func (q *Queries) MetricsTypeCountsAll(ctx context.Context, action *string) ([]MetricsTypeCountsAllRow, error) {
 	rows, err := q.db.Query(ctx, metricsTypeCountsAll, action)
 	if err != nil {
@@ -326,7 +451,7 @@ const metricsTypeCountsBetween = `-- name: MetricsTypeCountsBetween :many
 SELECT e.type, count(*)::bigint AS events
 FROM events e
 WHERE e.created_at >= $1::timestamptz AND e.created_at < $2::timestamptz
-  AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
+  AND ($3::text IS NULL OR e.action = $3::text)
 GROUP BY e.type
 `
 
@@ -368,7 +493,7 @@ const metricsTypeCountsHoursBefore = `-- name: MetricsTypeCountsHoursBefore :man
 SELECT h.type, sum(h.events)::bigint AS events
 FROM event_hourly_counts h
 WHERE h.hour < $1::timestamptz
-  AND ($2::text IS NULL OR h.action = lower($2::text))
+  AND ($2::text IS NULL OR h.action = $2::text)
 GROUP BY h.type
 `
 
@@ -408,7 +533,7 @@ const metricsTypeCountsHoursFrom = `-- name: MetricsTypeCountsHoursFrom :many
 SELECT h.type, sum(h.events)::bigint AS events
 FROM event_hourly_counts h
 WHERE h.hour >= $1::timestamptz
-  AND ($2::text IS NULL OR h.action = lower($2::text))
+  AND ($2::text IS NULL OR h.action = $2::text)
 GROUP BY h.type
 `
 

@@ -59,7 +59,7 @@ WHERE e.created_at >= $3::timestamptz
   AND ($4::timestamptz IS NULL OR e.created_at < $4::timestamptz)
   AND ($5::text IS NULL OR e.type = $5::text)
   AND ($6::text IS NULL OR e.repo_key = lower($6::text))
-  AND ($7::text IS NULL OR lower(e.action) = lower($7::text))
+  AND ($7::text IS NULL OR e.action = $7::text)
 GROUP BY 1, 2
 `
 
@@ -123,7 +123,7 @@ FROM (
     WHERE h.hour >= $3::timestamptz
       AND ($4::timestamptz IS NULL OR h.hour < $4::timestamptz)
       AND ($5::text IS NULL OR h.type = $5::text)
-      AND ($6::text IS NULL OR h.action = lower($6::text))
+      AND ($6::text IS NULL OR h.action = $6::text)
     UNION ALL
     SELECT least(date_bin(make_interval(secs => $1::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
                  $2::timestamptz),
@@ -148,7 +148,7 @@ FROM (
     FROM events e
     WHERE e.created_at >= $11::timestamptz AND e.created_at < $12::timestamptz
       AND ($5::text IS NULL OR e.type = $5::text)
-      AND ($6::text IS NULL OR lower(e.action) = lower($6::text))
+      AND ($6::text IS NULL OR e.action = $6::text)
     UNION ALL
     SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
                  $2::timestamptz),
@@ -156,7 +156,7 @@ FROM (
     FROM events e
     WHERE e.created_at >= $13::timestamptz AND e.created_at < $14::timestamptz
       AND ($5::text IS NULL OR e.type = $5::text)
-      AND ($6::text IS NULL OR lower(e.action) = lower($6::text))
+      AND ($6::text IS NULL OR e.action = $6::text)
 ) s
 GROUP BY 1, 2
 `
@@ -251,7 +251,7 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
     SELECT e.id, e.created_at FROM events e
     WHERE e.created_at >= $1::timestamptz
       AND ($2::timestamptz IS NULL OR e.created_at < $2::timestamptz)
-      AND ($3::text IS NULL OR lower(e.action) = lower($3::text))
+      AND ($3::text IS NULL OR e.action = $3::text)
     ORDER BY e.created_at
     LIMIT 1
 )
@@ -284,7 +284,7 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
         SELECT e.id, e.created_at FROM events e
         WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $2::timestamptz
           AND ($3::timestamptz IS NULL OR e.created_at < $3::timestamptz)
-          AND ($4::text IS NULL OR lower(e.action) = lower($4::text))
+          AND ($4::text IS NULL OR e.action = $4::text)
         ORDER BY e.created_at
         LIMIT 1
     ) f

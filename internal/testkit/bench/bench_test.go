@@ -153,6 +153,7 @@ func variants(ctx context.Context, s *store.Store, ds Dataset) ([]variant, error
 		{"total/1h+busiest-repo", fmt.Sprintf("/metrics/events-total-count?offset=%d&repository_name=%s", hour, q(topPush)), total(hour, topPush, ""), false},
 		{"total/30d+busiest-repo", fmt.Sprintf("/metrics/events-total-count?offset=%d&repository_name=%s", all, q(topPush)), total(all, topPush, ""), false},
 		{"coverage/30d", fmt.Sprintf("/metrics/coverage?offset=%d", all), nil, false},
+		{"coverage/24h", fmt.Sprintf("/metrics/coverage?offset=%d", day), nil, false},
 		{"repos/PushEvent", "/metrics/multiple-events-repos?event_type=PushEvent", repos("PushEvent", 2, 100), false},
 		{"repos/WatchEvent>10,top10", "/metrics/multiple-events-repos?event_type=WatchEvent&minimal_events_count=10&limit=10", repos("WatchEvent", 10, 10), false},
 		{"repos/PushEvent>1,top10000", "/metrics/multiple-events-repos?event_type=PushEvent&minimal_events_count=1&limit=10000", repos("PushEvent", 1, 10000), true},
@@ -195,6 +196,7 @@ func BenchmarkChartsLatency(b *testing.B) {
 		{"event-avg-time/IssuesEvent+opened", "/visualization/event-avg-time?event_type=IssuesEvent&action=opened&scale=linear"},
 		{"events-total-count/24h", fmt.Sprintf("/visualization/events-total-count?offset=%d", age+86400)},
 		{"multiple-events-repos/PushEvent-top100", "/visualization/multiple-events-repos?event_type=PushEvent&limit=100"},
+		{"coverage/30d", fmt.Sprintf("/visualization/coverage?offset=%d", age+int64(Span.Seconds()))},
 		{"index", "/visualization"},
 	}
 	c := Client(1)

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -184,6 +185,9 @@ func cloneDataset(ctx context.Context, admin *pgx.Conn, from, name, dbURL string
 	if err != nil {
 		return Dataset{}, fmt.Errorf("GHEVENTS_BENCH_FROM=%q: its comment names no end: %w", from, err)
 	}
+	if err := roomForCopy(ctx, admin, from); err != nil {
+		return Dataset{}, err
+	}
 	began := time.Now()
 	// FILE_COPY copies the files as they are (WAL_LOG, the default, would
 	// write the whole database to the WAL); the source must have no other
@@ -209,6 +213,30 @@ func cloneDataset(ctx context.Context, admin *pgx.Conn, from, name, dbURL string
 		return Dataset{}, err
 	}
 	return Dataset{URL: dbURL, Events: events, Start: end.Add(-Span), End: end}, nil
+}
+
+// roomForCopy refuses a copy that would leave the server's disk with less
+// than 5 GB free (a full disk stops every writer of the shared server, and
+// PostgreSQL stops when it cannot write its WAL). It reads the free space
+// of the data directory when the server is on this machine (as in every
+// benchmark here); elsewhere it does not check.
+func roomForCopy(ctx context.Context, admin *pgx.Conn, from string) error {
+	var size int64
+	var dir string
+	if err := admin.QueryRow(ctx, `SELECT pg_database_size($1::text), current_setting('data_directory')`, from).Scan(&size, &dir); err != nil {
+		return fmt.Errorf("size of %s: %w", from, err)
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return nil // not on this machine (or not readable): not checked
+	}
+	free := int64(st.Bavail) * int64(st.Bsize)
+	const margin = 5 << 30
+	if free-size < margin {
+		return fmt.Errorf("GHEVENTS_BENCH_FROM=%q: copying it (%d GB) would leave %d GB free on the server's disk (want 5 GB or more): drop a data set no longer needed first",
+			from, size>>30, (free-size)>>30)
+	}
+	return nil
 }
 
 func derefOr(s *string, or string) string {

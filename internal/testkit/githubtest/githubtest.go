@@ -86,6 +86,8 @@ type Request struct {
 	// Received is when the request arrived; Answered when its answer was
 	// written (zero when none was). Real time, whatever Options.Now is.
 	Received, Answered time.Time
+	// At is Options.Now when the request arrived (the fake clock's time).
+	At time.Time
 }
 
 // Server is the fake Events API; its EventsURL ends in /events.
@@ -256,7 +258,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	rec := Request{Method: r.Method, URL: r.URL.RequestURI(), Page: page, Header: r.Header.Clone(), Received: time.Now()}
+	rec := Request{Method: r.Method, URL: r.URL.RequestURI(), Page: page, Header: r.Header.Clone(), Received: time.Now(), At: now}
 	idx := len(s.requests)
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
