@@ -507,6 +507,84 @@ func genMonths(o gen.Options) []time.Time {
 	return append(out, start.Add(span))
 }
 
+// BenchmarkImportTimelineCost is what issue 16's write-side additions cost
+// the import: the same generated file (GHEVENTS_BENCH_EVENTS events,
+// without payload, as BenchmarkImport's no-payload variant) imported into
+// fresh databases that each keep less of them, alternating in every
+// iteration, each iteration starting with the next one (so all see the
+// same load on a shared machine):
+//
+//	all:                the schema as it is
+//	no-recent:          the recency summary's trigger (012) disabled
+//	no-recent-minutes:  the minute summary's too
+//	no-recent-minutes-008: and events_type_created_idx as before 008
+//	                    (INCLUDE (action), without repo_key)
+//
+// Each against the next is the cost of one addition.
+func BenchmarkImportTimelineCost(b *testing.B) {
+	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
+	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
+	archive, _, _ := benchFiles(b, o, false)
+	variants := []struct {
+		name     string
+		disabled []string
+		pre008   bool
+	}{
+		{"all", nil, false},
+		{"no-recent", []string{"events_summaries_timeline_recent_insert"}, false},
+		{"no-recent-minutes", []string{"events_summaries_timeline_recent_insert", "events_summaries_timeline_insert"}, false},
+		{"no-recent-minutes-008", []string{"events_summaries_timeline_recent_insert", "events_summaries_timeline_insert"}, true},
+	}
+	stores := make([]*store.Store, len(variants))
+	for k, v := range variants {
+		stores[k] = store.New(testdb.New(b))
+		for _, tg := range v.disabled {
+			if _, err := stores[k].Pool().Exec(context.Background(), `ALTER TABLE events DISABLE TRIGGER `+tg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if v.pre008 {
+			if _, err := stores[k].Pool().Exec(context.Background(), `DROP INDEX events_type_created_idx;
+				CREATE INDEX events_type_created_idx ON events (type, created_at) INCLUDE (action)`); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	elapsed := make([]time.Duration, len(stores))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range stores {
+			k := (i + j) % len(stores)
+			s := stores[k]
+			if i > 0 {
+				b.StopTimer()
+				clearBench(b, s, o)
+				b.StartTimer()
+			}
+			start := time.Now()
+			sum, err := importer.New(s, importer.Options{NoPayload: true}).Run(context.Background(), []string{archive})
+			took := time.Since(start)
+			elapsed[k] += took
+			if err != nil || sum.Stored != n {
+				b.Fatalf("%s: stored %d of %d: %v", variants[k].name, sum.Stored, n, err)
+			}
+			b.Logf("iteration %d, %s: %.0f events/s", i, variants[k].name, float64(n)/took.Seconds())
+		}
+	}
+	b.StopTimer()
+	for k, s := range stores {
+		var minutes, recent int64
+		if err := s.Pool().QueryRow(context.Background(), `SELECT (SELECT coalesce(sum(events), 0)::bigint FROM event_minute_counts),
+			(SELECT count(*) FROM repo_recent_events)`).Scan(&minutes, &recent); err != nil {
+			b.Fatal(err)
+		}
+		if (minutes == n) != (len(variants[k].disabled) < 2) || (recent > 0) != (len(variants[k].disabled) == 0) {
+			b.Fatalf("%s: event_minute_counts sums to %d of %d, repo_recent_events has %d rows", variants[k].name, minutes, n, recent)
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/elapsed[k].Seconds(), "events/s-"+variants[k].name)
+	}
+}
+
 // BenchmarkCopyFloor is what each index and each summary trigger costs a
 // write: plain COPY of the same rows as BenchmarkCopyCSV/no-payload into
 // fresh databases that keep, step by step, more of the schema, from the
@@ -519,7 +597,8 @@ func BenchmarkCopyFloor(b *testing.B) {
 	os.Setenv("GHEVENTS_BENCH_VARIANTS", "no-payload") // only the bare CSV is needed
 	_, _, csvBare := benchFiles(b, o, true)
 	indexes := []string{"events_created_idx", "events_type_created_idx", "events_repo_type_created_idx"}
-	triggers := []string{"events_summaries_insert", "events_summaries_sources_insert", "events_version_insert"}
+	triggers := []string{"events_summaries_insert", "events_summaries_sources_insert",
+		"events_summaries_timeline_insert", "events_summaries_timeline_recent_insert", "events_version_insert"}
 	steps := []struct {
 		name              string
 		indexes, triggers int // how many of each list the step keeps
@@ -530,7 +609,9 @@ func BenchmarkCopyFloor(b *testing.B) {
 		{"four-btrees", 3, 0},
 		{"four-btrees+summaries", 3, 1},
 		{"four-btrees+summaries+sources", 3, 2},
-		{"whole-schema", 3, 3},
+		{"four-btrees+summaries+sources+minutes", 3, 3},
+		{"four-btrees+summaries+sources+minutes+recent", 3, 4},
+		{"whole-schema", 3, 5},
 	}
 	for _, st := range steps {
 		b.Run(st.name, func(b *testing.B) {

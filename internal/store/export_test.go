@@ -16,3 +16,8 @@ func (c *LockConn) ConnForTest() *pgx.Conn { return c.conn }
 func (s *Store) InsertOnConflictForTest(ctx context.Context, events []model.Event) (int64, error) {
 	return s.insertOnConflict(ctx, events)
 }
+
+// SetAggregateEventsForTest sets the window size (events of the type) up
+// to which TopReposIn counts the window's events per repository instead of
+// reading the recency summary; -1: always the summary when it applies.
+func (s *Store) SetAggregateEventsForTest(n int64) { s.aggregateEvents = n }

@@ -60,6 +60,9 @@ type Store struct {
 	// snapshot is set on the store ReadSnapshot gives: readQ is then one
 	// read-only REPEATABLE READ transaction.
 	snapshot bool
+	// aggregateEvents replaces the constant of the same name when set (the
+	// tests' small data sets).
+	aggregateEvents int64
 }
 
 // Open connects a pool to url (and to opts.ReadURL when set) and checks that

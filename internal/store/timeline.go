@@ -1,8 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ghevents/ghevents/internal/store/dbgen"
@@ -122,14 +126,13 @@ type windowRow struct {
 }
 
 // windowCounts counts the events of w per bucket and type, the buckets
-// after last counted in last. Two plans: without a repository and with
-// buckets of whole hours, the whole hours come from the hourly summary and
-// only the partial hours at the ends from events; else everything is
-// counted in events (minute buckets; a repository, which the summaries do
-// not keep by time).
+// after last counted in last. Two plans: without a repository, from the
+// summaries (summaryPlan says which part of w comes from which); with one,
+// which the summaries do not keep by time, everything is counted in events,
+// as for minute buckets of one action (the minute summary keeps no action).
 func (s *Store) windowCounts(ctx context.Context, w Window, width time.Duration, last time.Time, f EventFilter) ([]windowRow, error) {
-	var out []windowRow
-	if f.RepoName != "" || width%time.Hour != 0 {
+	hours, minutes := width%time.Hour == 0, f.Action == ""
+	if f.RepoName != "" || !(hours || minutes) {
 		rows, err := s.read().TimelineFromEvents(ctx, dbgen.TimelineFromEventsParams{
 			BucketSeconds: width.Seconds(), LastBucket: last, Since: w.Since, Until: w.until(),
 			EventType: optional(f.EventType), RepoName: f.repo(), Action: f.action(),
@@ -137,63 +140,211 @@ func (s *Store) windowCounts(ctx context.Context, w Window, width time.Duration,
 		if err != nil {
 			return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
 		}
-		for _, r := range rows {
-			out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
+		out := make([]windowRow, len(rows))
+		for i, r := range rows {
+			out[i] = windowRow{r.Bucket.UTC(), r.Type, r.Events}
 		}
 		return out, nil
 	}
-	p := dbgen.TimelineFromSummaryParams{
-		BucketSeconds: width.Seconds(), LastBucket: last, EventType: optional(f.EventType), Action: f.action(),
-	}
-	p.HoursFrom, p.HoursTo, p.HeadFrom, p.HeadTo, p.TailFrom, p.TailTo = summaryRanges(w)
-	rows, err := s.read().TimelineFromSummary(ctx, p)
+	p := summaryPlan(w, hours, minutes)
+	p.BucketSeconds, p.LastBucket, p.EventType, p.Action = width.Seconds(), last, optional(f.EventType), f.action()
+	rows, err := s.read().TimelineFromSummaries(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("count events since %s by %s: %w", w.Since.Format(time.RFC3339), width, mapErr(err))
 	}
-	for _, r := range rows {
-		out = append(out, windowRow{r.Bucket.UTC(), r.Type, r.Events})
+	out := make([]windowRow, len(rows))
+	for i, r := range rows {
+		out[i] = windowRow{r.Bucket.UTC(), r.Type, r.Events}
 	}
 	return out, nil
 }
 
-// summaryRanges splits w into the whole hours [hoursFrom, hoursTo) (hoursTo
-// nil: every hour from hoursFrom on) the hourly summary counts, and the
-// partial hours at either end, [headFrom, headTo) and [tailFrom, tailTo),
-// counted in events; an empty range is from == to.
-func summaryRanges(w Window) (hoursFrom time.Time, hoursTo *time.Time, headFrom, headTo, tailFrom, tailTo time.Time) {
+// summaryPlan splits w into the ranges of TimelineFromSummaries: the whole
+// hours from the hourly summary (when hours: buckets of whole hours), the
+// whole minutes around them from the minute summary (when minutes: no
+// action filter), the rest, at either end, from events. Every range it
+// does not use is empty (from == to).
+func summaryPlan(w Window, hours, minutes bool) dbgen.TimelineFromSummariesParams {
 	since := w.Since.UTC()
-	hoursFrom = since.Truncate(time.Hour)
-	if hoursFrom.Before(since) {
-		hoursFrom = hoursFrom.Add(time.Hour)
+	ceil := func(t time.Time, unit time.Duration) time.Time {
+		if f := t.Truncate(unit); f.Before(t) {
+			return f.Add(unit)
+		}
+		return t
 	}
-	headFrom, headTo = since, hoursFrom
-	tailFrom, tailTo = since, since
-	if w.OpenEnd {
-		return hoursFrom, nil, headFrom, headTo, tailFrom, tailTo
+	none := since
+	p := dbgen.TimelineFromSummariesParams{
+		HoursFrom: none, HoursTo: &none, MinutesFrom: none, MinutesTo: none,
+		LaterMinutesFrom: none, LaterMinutesTo: &none, HeadFrom: none, HeadTo: none, TailFrom: none, TailTo: none,
 	}
-	until := w.Until.UTC()
-	hoursEnd := until.Truncate(time.Hour)
-	if !hoursFrom.Before(hoursEnd) {
-		// No whole hour inside: everything is counted in events.
-		return hoursFrom, &hoursFrom, since, until, since, since
+	unit := time.Minute // of the edges counted in events
+	if !minutes {
+		unit = time.Hour
 	}
-	return hoursFrom, &hoursEnd, headFrom, headTo, hoursEnd, until
+	from := ceil(since, unit)
+	if !w.OpenEnd {
+		to := w.Until.UTC().Truncate(unit)
+		if !from.Before(to) {
+			// No whole unit inside: everything is counted in events.
+			p.HeadFrom, p.HeadTo = since, w.Until.UTC()
+			return p
+		}
+		p.TailFrom, p.TailTo = to, w.Until.UTC()
+	}
+	p.HeadFrom, p.HeadTo = since, from
+	// [from, to) (to: p.TailFrom, or nothing when the window is open) is
+	// whole units from here on.
+	switch {
+	case !hours: // whole minutes
+		p.LaterMinutesFrom, p.LaterMinutesTo = from, nil
+		if !w.OpenEnd {
+			to := p.TailFrom
+			p.LaterMinutesTo = &to
+		}
+	case !minutes: // whole hours
+		p.HoursFrom, p.HoursTo = from, nil
+		if !w.OpenEnd {
+			to := p.TailFrom
+			p.HoursTo = &to
+		}
+	default: // whole hours, the minutes around them
+		h1 := ceil(from, time.Hour)
+		if w.OpenEnd {
+			p.MinutesFrom, p.MinutesTo = from, h1
+			p.HoursFrom, p.HoursTo = h1, nil
+			break
+		}
+		to := p.TailFrom
+		if h2 := to.Truncate(time.Hour); h1.Before(h2) {
+			p.MinutesFrom, p.MinutesTo = from, h1
+			p.HoursFrom, p.HoursTo = h1, &h2
+			p.LaterMinutesFrom, p.LaterMinutesTo = h2, &to
+		} else {
+			p.LaterMinutesFrom, p.LaterMinutesTo = from, &to
+		}
+	}
+	return p
 }
 
 // TopReposIn is TopRepos over the events of w only: how many repositories
 // have more than minEvents events of eventType created in w, and the first
-// limit of them by count (descending) then name, in one statement.
+// limit of them by count (descending) then name, in one snapshot.
+//
+// Two plans. "More than one" over a window reaching the newest stored
+// event of the type and holding more than aggregateEvents of them
+// (trending of a busy type: the last day or week) reads the recency
+// summary: the total is a count of the repositories whose second newest
+// event is in the window, and the top rows come from the repositories in
+// the order of their count of all time, each counted in the window, until
+// no later one can reach the top rows (a count of all time bounds the
+// window's). Any other window, or when that would count more than
+// maxTopCandidates repositories (a store whose history is much longer than
+// the window), counts the window's events per repository.
 func (s *Store) TopReposIn(ctx context.Context, eventType string, w Window, minEvents int64, limit int) (total int64, repos []RepoCount, err error) {
-	rows, err := s.read().WindowTopRepos(ctx, dbgen.WindowTopReposParams{
-		EventType: eventType, Since: w.Since, Until: w.until(), MinEvents: minEvents, MaxRows: int64(limit),
+	err = s.inSnapshot(ctx, func(q *dbgen.Queries) error {
+		var ok bool
+		if minEvents == 1 {
+			if total, repos, ok, err = topReposRecent(ctx, q, eventType, w, limit, cmp.Or(s.aggregateEvents, aggregateEvents)); err != nil || ok {
+				return err
+			}
+		}
+		rows, err := q.WindowTopRepos(ctx, dbgen.WindowTopReposParams{
+			EventType: eventType, Since: w.Since, Until: w.until(), MinEvents: minEvents, MaxRows: int64(limit),
+		})
+		if err != nil {
+			return err
+		}
+		total, repos = 0, make([]RepoCount, len(rows))
+		for i, r := range rows {
+			repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
+			total = r.Total
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, nil, fmt.Errorf("top repositories of %s since %s: %w", eventType, w.Since.Format(time.RFC3339), mapErr(err))
 	}
-	repos = make([]RepoCount, len(rows))
-	for i, r := range rows {
-		repos[i] = RepoCount{RepoName: r.RepoName, Events: r.Events}
-		total = r.Total
-	}
 	return total, repos, nil
+}
+
+// maxTopCandidates bounds how many repositories topReposRecent counts in the
+// window before it leaves the answer to the plain count per repository.
+const maxTopCandidates = 20_000
+
+// aggregateEvents is the size of window (events of the type, about) up to
+// which counting the window's events per repository is the faster plan:
+// the recency plan's probes cost about as much as some tens of thousands
+// of index entries (BENCHMARKS.md, issue 16).
+const aggregateEvents = 100_000
+
+// topReposRecent is TopReposIn's first plan, for minEvents 1; ok is false
+// when it does not apply (w ends before the newest event of the type, or
+// holds few of them) or gave up (more than maxTopCandidates candidates).
+func topReposRecent(ctx context.Context, q *dbgen.Queries, eventType string, w Window, limit int, aggregateEvents int64) (total int64, repos []RepoCount, ok bool, err error) {
+	if !w.OpenEnd {
+		newest, err := q.NewestOfType(ctx, eventType)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if newest != nil && !newest.Before(w.Until) {
+			return 0, nil, false, nil // events after the window: prev_at says nothing of it
+		}
+	}
+	about, err := q.WindowTypeEventsAbout(ctx, dbgen.WindowTypeEventsAboutParams{EventType: eventType, Since: w.Since, Until: w.until()})
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if about <= aggregateEvents {
+		return 0, nil, false, nil
+	}
+	if total, err = q.RecentRepeatCount(ctx, dbgen.RecentRepeatCountParams{EventType: eventType, Since: w.Since}); err != nil {
+		return 0, nil, false, err
+	}
+	type cand struct {
+		key, name string
+		events    int64
+	}
+	var top []cand
+	// before orders the top rows: more events first, then by key, bytewise
+	// (as COLLATE "C").
+	before := func(a, b cand) int {
+		if c := cmp.Compare(b.events, a.events); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	}
+	p := dbgen.WindowTopCandidatesParams{
+		EventType: eventType, Since: w.Since, Until: w.until(), AfterEvents: math.MaxInt64, MaxRows: 2*int64(limit) + 10,
+	}
+	for seen := 0; ; {
+		if seen >= maxTopCandidates {
+			return 0, nil, false, nil
+		}
+		rows, err := q.WindowTopCandidates(ctx, p)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		seen += len(rows)
+		for _, r := range rows {
+			if r.WindowEvents > 1 {
+				top = append(top, cand{r.RepoKey, r.RepoName, r.WindowEvents})
+			}
+		}
+		slices.SortFunc(top, before)
+		top = top[:min(len(top), limit)]
+		if int64(len(rows)) < p.MaxRows {
+			break // every candidate counted
+		}
+		last := rows[len(rows)-1]
+		if len(top) == limit && last.AllEvents < top[limit-1].events {
+			break // no later candidate (at most last.AllEvents in the window) gets in
+		}
+		p.AfterEvents, p.AfterKey = last.AllEvents, last.RepoKey
+		p.MaxRows *= 2
+	}
+	repos = make([]RepoCount, len(top))
+	for i, c := range top {
+		repos[i] = RepoCount{RepoName: c.name, Events: c.events}
+	}
+	return total, repos, true, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
 
 // edgeEvents are random events over three days from start, a fifth of them
@@ -136,6 +137,10 @@ func TestTimelineEqualsGroupBy(t *testing.T) {
 		win{store.Window{Since: start.Add(25 * time.Hour), Until: start.Add(25*time.Hour + 30*time.Minute)}, "half an hour from an hour"},
 		win{store.Window{Since: start.Add(25*time.Hour + 10*time.Minute), Until: start.Add(25*time.Hour + 50*time.Minute)}, "inside one hour"},
 		win{store.Window{Since: start.Add(10*time.Hour + 59*time.Minute), Until: start.Add(12*time.Hour + time.Minute)}, "across two hour edges"},
+		win{store.Window{Since: start.Add(25*time.Hour + 10*time.Minute + 5500*time.Millisecond), Until: start.Add(25*time.Hour + 10*time.Minute + 40*time.Second)}, "inside one minute"},
+		win{store.Window{Since: start.Add(25*time.Hour + 10*time.Minute + 50*time.Second), Until: start.Add(25*time.Hour + 11*time.Minute + 10*time.Second)}, "across one minute edge"},
+		win{store.Window{Since: start.Add(25*time.Hour + 59*time.Minute + 30*time.Second), Until: start.Add(27*time.Hour + 30*time.Second)}, "partial minutes beside two hour edges"},
+		win{store.Window{Since: start.Add(25*time.Hour + 59*time.Minute + 30*time.Second), Until: start.Add(26*time.Hour + 30*time.Second), OpenEnd: true}, "a partial minute before an hour, open end"},
 		win{store.Window{Since: start.Add(-time.Hour), Until: start.Add(80 * time.Hour), OpenEnd: true}, "everything"},
 		win{store.Window{Since: start.Add(30 * time.Hour), Until: start.Add(30 * time.Hour), OpenEnd: true}, "now on an edge"},
 	)
@@ -261,4 +266,69 @@ func oracleTopRepos(ctx context.Context, t *testing.T, pool *pgxpool.Pool, typ s
 		t.Fatal(err)
 	}
 	return int64(len(all)), all[:min(limit, len(all))]
+}
+
+// TestTopReposInRecent compares the repositories of windows reaching the
+// newest event (the plan that reads the recency summary and pages through
+// the repositories by their count of all time) with a plain GROUP BY, on
+// thousands of repositories (so the plan pages several times) whose order
+// of all time differs from their order in the window, inserted out of
+// order in several statements.
+func TestTopReposInRecent(t *testing.T) {
+	s, _ := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r := rand.New(rand.NewPCG(16, 2))
+	start := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	var events []model.Event
+	for i := range 3000 {
+		n := 1 + 1500/(i+1) + r.IntN(3)
+		for range n {
+			// A third of the repositories have most of their events in the
+			// first week, the others in the last three days.
+			at := start.Add(7*24*time.Hour + time.Duration(r.Int64N(int64(3*24*time.Hour))))
+			if i%3 == 0 && r.IntN(5) > 0 {
+				at = start.Add(time.Duration(r.Int64N(int64(7 * 24 * time.Hour))))
+			}
+			name := fmt.Sprintf("owner%d/Repo%d", i%7, i)
+			if r.IntN(2) == 0 {
+				name = fmt.Sprintf("OWNER%d/repo%d", i%7, i)
+			}
+			typ := "PushEvent"
+			if r.IntN(4) == 0 {
+				typ = "WatchEvent"
+			}
+			events = append(events, model.Event{ID: int64(len(events) + 1), Type: typ, RepoID: int64(i), RepoName: name, CreatedAt: at})
+		}
+	}
+	r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+	for b := 0; b < len(events); b += 2500 {
+		if _, err := s.InsertEvents(ctx, events[b:min(b+2500, len(events))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testdb.SummariesMatch(t, ctx, s.Pool())
+	s.SetAggregateEventsForTest(-1) // the data set is small: the recency plan whatever its size
+	end := start.Add(10 * 24 * time.Hour)
+	windows := []store.Window{
+		{Since: end.Add(-24 * time.Hour), Until: end, OpenEnd: true},
+		{Since: end.Add(-3 * 24 * time.Hour), Until: end.Add(time.Hour)},
+		{Since: end.Add(-8*24*time.Hour - 17*time.Second), Until: end},
+		{Since: start, Until: end, OpenEnd: true},
+		{Since: end.Add(-48 * time.Hour), Until: end.Add(-24 * time.Hour)}, // before the newest: the other plan
+	}
+	for _, w := range windows {
+		for _, typ := range []string{"PushEvent", "WatchEvent"} {
+			for _, limit := range []int{1, 10, 100, 700, 10000} {
+				total, repos, err := s.TopReposIn(ctx, typ, w, 1, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantTotal, wantRepos := oracleTopRepos(ctx, t, s.Pool(), typ, w, 1, limit)
+				if total != wantTotal || !slices.Equal(repos, wantRepos) {
+					t.Fatalf("window %+v, %s, top %d: %d repositories %v,\nwant %d %v", w, typ, limit, total, repos, wantTotal, wantRepos)
+				}
+			}
+		}
+	}
 }

@@ -49,7 +49,7 @@ func (s *Store) ReadSnapshot(ctx context.Context, fn func(*Store) error) (DataVe
 		return DataVersion{}, fmt.Errorf("begin a read snapshot: %w", mapErr(err))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	snap := &Store{pool: s.pool, q: s.q, readPool: s.readPool, readQ: s.readQ.WithTx(tx), months: s.months, snapshot: true}
+	snap := &Store{pool: s.pool, q: s.q, readPool: s.readPool, readQ: s.readQ.WithTx(tx), months: s.months, snapshot: true, aggregateEvents: s.aggregateEvents}
 	v, err := snap.DataVersion(ctx)
 	if err != nil {
 		return DataVersion{}, err

@@ -10,6 +10,46 @@ import (
 	"time"
 )
 
+const newestOfType = `-- name: NewestOfType :one
+SELECT o.created_at AS newest
+FROM (SELECT 1) AS one
+LEFT JOIN events o ON (o.id, o.created_at) = (
+    SELECT e.id, e.created_at FROM events e WHERE e.type = $1::text ORDER BY e.created_at DESC LIMIT 1
+)
+`
+
+// NewestOfType is the created_at of the newest event of a type (NULL when
+// none): one backward probe of events_type_created_idx per partition; the
+// LEFT JOIN, as in WindowOldest, tells sqlc the time may be NULL.
+func (q *Queries) NewestOfType(ctx context.Context, eventType string) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, newestOfType, eventType)
+	var newest *time.Time
+	err := row.Scan(&newest)
+	return newest, err
+}
+
+const recentRepeatCount = `-- name: RecentRepeatCount :one
+SELECT count(*)::bigint AS repos
+FROM repo_recent_events r
+WHERE r.type = $1::text AND r.prev_at >= $2::timestamptz
+`
+
+type RecentRepeatCountParams struct {
+	EventType string
+	Since     time.Time
+}
+
+// RecentRepeatCount is how many repositories have two events or more of a
+// type created at or after since (the window reaching the newest stored
+// event): the pairs whose second newest event is that recent, counted in
+// repo_recent_prev_idx alone.
+func (q *Queries) RecentRepeatCount(ctx context.Context, arg RecentRepeatCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, recentRepeatCount, arg.EventType, arg.Since)
+	var repos int64
+	err := row.Scan(&repos)
+	return repos, err
+}
+
 const timelineFromEvents = `-- name: TimelineFromEvents :many
 SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
              $2::timestamptz)::timestamptz AS bucket,
@@ -41,9 +81,9 @@ type TimelineFromEventsRow struct {
 
 // TimelineFromEvents counts the events of a window per bucket and type in
 // events, optionally of one type, one repository (case-insensitive, through
-// events_repo_type_created_idx) and one action: for minute buckets, and
-// for every bucket of one repository (the summaries do not keep
-// repositories by time). No ORDER BY, as in TimelineFromSummary.
+// events_repo_type_created_idx) and one action: for minute buckets of one
+// action, and for every bucket of one repository (the summaries do not
+// keep repositories by time). No ORDER BY, as in TimelineFromSummary.
 func (q *Queries) TimelineFromEvents(ctx context.Context, arg TimelineFromEventsParams) ([]TimelineFromEventsRow, error) {
 	rows, err := q.db.Query(ctx, timelineFromEvents,
 		arg.BucketSeconds,
@@ -72,7 +112,7 @@ func (q *Queries) TimelineFromEvents(ctx context.Context, arg TimelineFromEvents
 	return items, nil
 }
 
-const timelineFromSummary = `-- name: TimelineFromSummary :many
+const timelineFromSummaries = `-- name: TimelineFromSummaries :many
 
 SELECT s.bucket::timestamptz AS bucket, s.type, sum(s.events)::bigint AS events
 FROM (
@@ -85,11 +125,28 @@ FROM (
       AND ($5::text IS NULL OR h.type = $5::text)
       AND ($6::text IS NULL OR h.action = $6::text)
     UNION ALL
+    SELECT least(date_bin(make_interval(secs => $1::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz),
+           m.type, m.events
+    FROM event_minute_counts m
+    WHERE m.minute >= $7::timestamptz AND m.minute < $8::timestamptz
+      AND $6::text IS NULL
+      AND ($5::text IS NULL OR m.type = $5::text)
+    UNION ALL
+    SELECT least(date_bin(make_interval(secs => $1::float8), m.minute, '2001-01-01 00:00:00+00'::timestamptz),
+                 $2::timestamptz),
+           m.type, m.events
+    FROM event_minute_counts m
+    WHERE m.minute >= $9::timestamptz
+      AND ($10::timestamptz IS NULL OR m.minute < $10::timestamptz)
+      AND $6::text IS NULL
+      AND ($5::text IS NULL OR m.type = $5::text)
+    UNION ALL
     SELECT least(date_bin(make_interval(secs => $1::float8), e.created_at, '2001-01-01 00:00:00+00'::timestamptz),
                  $2::timestamptz),
            e.type, 1
     FROM events e
-    WHERE e.created_at >= $7::timestamptz AND e.created_at < $8::timestamptz
+    WHERE e.created_at >= $11::timestamptz AND e.created_at < $12::timestamptz
       AND ($5::text IS NULL OR e.type = $5::text)
       AND ($6::text IS NULL OR e.action = $6::text)
     UNION ALL
@@ -97,27 +154,31 @@ FROM (
                  $2::timestamptz),
            e.type, 1
     FROM events e
-    WHERE e.created_at >= $9::timestamptz AND e.created_at < $10::timestamptz
+    WHERE e.created_at >= $13::timestamptz AND e.created_at < $14::timestamptz
       AND ($5::text IS NULL OR e.type = $5::text)
       AND ($6::text IS NULL OR e.action = $6::text)
 ) s
 GROUP BY 1, 2
 `
 
-type TimelineFromSummaryParams struct {
-	BucketSeconds float64
-	LastBucket    time.Time
-	HoursFrom     time.Time
-	HoursTo       *time.Time
-	EventType     *string
-	Action        *string
-	HeadFrom      time.Time
-	HeadTo        time.Time
-	TailFrom      time.Time
-	TailTo        time.Time
+type TimelineFromSummariesParams struct {
+	BucketSeconds    float64
+	LastBucket       time.Time
+	HoursFrom        time.Time
+	HoursTo          *time.Time
+	EventType        *string
+	Action           *string
+	MinutesFrom      time.Time
+	MinutesTo        time.Time
+	LaterMinutesFrom time.Time
+	LaterMinutesTo   *time.Time
+	HeadFrom         time.Time
+	HeadTo           time.Time
+	TailFrom         time.Time
+	TailTo           time.Time
 }
 
-type TimelineFromSummaryRow struct {
+type TimelineFromSummariesRow struct {
 	Bucket time.Time
 	Type   string
 	Events int64
@@ -133,24 +194,33 @@ type TimelineFromSummaryRow struct {
 // event counts in the bucket date_bin(bucket) of its created_at, aligned to
 // UTC (the origin 2001-01-01 00:00 UTC is a whole minute, hour and day),
 // and the events after the last bucket's start count in the last bucket.
-// TimelineFromSummary counts the events of a window per bucket (a whole
-// number of hours) and type, optionally of one type and one action: the
-// whole hours [hours_from, hours_to) come from the hourly summary
-// (hours_to NULL: every hour from hours_from on), the partial hours at
+// TimelineFromSummaries counts the events of a window per bucket (a whole
+// number of minutes) and type, optionally of one type and one action, from
+// the summaries: the whole hours [hours_from, hours_to) from the hourly
+// summary (hours_to NULL: every hour from hours_from on; buckets of whole
+// hours only), the whole minutes around them, [minutes_from, minutes_to)
+// and [later_minutes_from, later_minutes_to) (NULL: every minute from
+// later_minutes_from on), from the minute summary (no action filter: it
+// keeps no action), and the partial minutes (or, with an action, hours) at
 // either end, [head_from, head_to) and [tail_from, tail_to), from events
 // through events_created_idx or events_type_created_idx (index-only: one
 // range scan each, which an OR of the two would turn into a bitmap scan of
-// the table); an empty range reads nothing. No ORDER BY: the store places
-// each row in its bucket (sorting by type in the database's collation cost
-// more than the rest of the query).
-func (q *Queries) TimelineFromSummary(ctx context.Context, arg TimelineFromSummaryParams) ([]TimelineFromSummaryRow, error) {
-	rows, err := q.db.Query(ctx, timelineFromSummary,
+// the table). An empty range reads nothing; internal/store/timeline.go
+// splits the window. No ORDER BY: the store places each row in its bucket
+// (sorting by type in the database's collation cost more than the rest of
+// the query).
+func (q *Queries) TimelineFromSummaries(ctx context.Context, arg TimelineFromSummariesParams) ([]TimelineFromSummariesRow, error) {
+	rows, err := q.db.Query(ctx, timelineFromSummaries,
 		arg.BucketSeconds,
 		arg.LastBucket,
 		arg.HoursFrom,
 		arg.HoursTo,
 		arg.EventType,
 		arg.Action,
+		arg.MinutesFrom,
+		arg.MinutesTo,
+		arg.LaterMinutesFrom,
+		arg.LaterMinutesTo,
 		arg.HeadFrom,
 		arg.HeadTo,
 		arg.TailFrom,
@@ -160,9 +230,9 @@ func (q *Queries) TimelineFromSummary(ctx context.Context, arg TimelineFromSumma
 		return nil, err
 	}
 	defer rows.Close()
-	var items []TimelineFromSummaryRow
+	var items []TimelineFromSummariesRow
 	for rows.Next() {
-		var i TimelineFromSummaryRow
+		var i TimelineFromSummariesRow
 		if err := rows.Scan(&i.Bucket, &i.Type, &i.Events); err != nil {
 			return nil, err
 		}
@@ -246,6 +316,76 @@ func (q *Queries) WindowOldestOfRepo(ctx context.Context, arg WindowOldestOfRepo
 	return oldest, err
 }
 
+const windowTopCandidates = `-- name: WindowTopCandidates :many
+SELECT r.repo_key, r.repo_name, r.events AS all_events, w.events::bigint AS window_events
+FROM repo_type_counts r
+CROSS JOIN LATERAL (
+    SELECT count(*) AS events FROM events e
+    WHERE e.repo_key = r.repo_key AND e.type = r.type AND e.created_at >= $1::timestamptz
+      AND ($2::timestamptz IS NULL OR e.created_at < $2::timestamptz)
+) w
+WHERE r.type = $3::text AND r.events > 1 AND r.events <= $4::bigint
+  AND (r.events < $4::bigint OR r.repo_key COLLATE "C" > $5::text)
+ORDER BY r.events DESC, r.repo_key COLLATE "C"
+LIMIT $6::bigint
+`
+
+type WindowTopCandidatesParams struct {
+	Since       time.Time
+	Until       *time.Time
+	EventType   string
+	AfterEvents int64
+	AfterKey    string
+	MaxRows     int64
+}
+
+type WindowTopCandidatesRow struct {
+	RepoKey      string
+	RepoName     string
+	AllEvents    int64
+	WindowEvents int64
+}
+
+// WindowTopCandidates pages through the repositories of a type with two
+// events or more of all time, most first, then by name (bytewise), through
+// repo_type_counts_rank_idx, from just after (after_events, after_key) on
+// (events <= after_events is the range of the index to scan), at most
+// max_rows of them, each with its count in the window [since, until)
+// (until NULL: no end) through events_repo_type_created_idx. The count of
+// all time bounds the count in the window: the store stops paging once no
+// later repository can reach its top rows.
+func (q *Queries) WindowTopCandidates(ctx context.Context, arg WindowTopCandidatesParams) ([]WindowTopCandidatesRow, error) {
+	rows, err := q.db.Query(ctx, windowTopCandidates,
+		arg.Since,
+		arg.Until,
+		arg.EventType,
+		arg.AfterEvents,
+		arg.AfterKey,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WindowTopCandidatesRow
+	for rows.Next() {
+		var i WindowTopCandidatesRow
+		if err := rows.Scan(
+			&i.RepoKey,
+			&i.RepoName,
+			&i.AllEvents,
+			&i.WindowEvents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const windowTopRepos = `-- name: WindowTopRepos :many
 WITH w AS (
     SELECT e.repo_key, count(*) AS events
@@ -311,4 +451,28 @@ func (q *Queries) WindowTopRepos(ctx context.Context, arg WindowTopReposParams) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const windowTypeEventsAbout = `-- name: WindowTypeEventsAbout :one
+SELECT coalesce(sum(h.events), 0)::bigint AS events
+FROM event_hourly_counts h
+WHERE h.type = $1::text AND h.hour >= date_trunc('hour', $2::timestamptz, 'UTC')
+  AND ($3::timestamptz IS NULL OR h.hour < $3::timestamptz)
+`
+
+type WindowTypeEventsAboutParams struct {
+	EventType string
+	Since     time.Time
+	Until     *time.Time
+}
+
+// WindowTypeEventsAbout is about how many events of a type a window holds:
+// the hourly summary's hours from the one holding since to the one before
+// until (or on), which is exact to an hour at either end; enough to choose
+// a plan.
+func (q *Queries) WindowTypeEventsAbout(ctx context.Context, arg WindowTypeEventsAboutParams) (int64, error) {
+	row := q.db.QueryRow(ctx, windowTypeEventsAbout, arg.EventType, arg.Since, arg.Until)
+	var events int64
+	err := row.Scan(&events)
+	return events, err
 }

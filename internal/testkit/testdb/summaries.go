@@ -13,7 +13,8 @@ import (
 // recomputed from events by plain GROUP BY queries. The summaries count an
 // action under its stored key (migration 011: every stored action is its
 // key, which this checks too), or, on a schema older than 011, under
-// lower(action).
+// lower(action). A table the schema does not have (a database migrated
+// down below it) is left out.
 func SummariesMatch(t testing.TB, ctx context.Context, pool *pgxpool.Pool) {
 	t.Helper()
 	var keyed bool
@@ -41,6 +42,16 @@ func SummariesMatch(t testing.TB, ctx context.Context, pool *pgxpool.Pool) {
 			`SELECT h || '|' || type || '|' || a || '|' || count(*) FROM (
 			   SELECT extract(epoch FROM date_trunc('hour', created_at, 'UTC'))::bigint AS h, type, KEY AS a FROM events
 			 ) e GROUP BY h, type, a ORDER BY 1`},
+		{"event_minute_counts",
+			`SELECT extract(epoch FROM minute)::bigint || '|' || type || '|' || events FROM event_minute_counts ORDER BY 1`,
+			`SELECT m || '|' || type || '|' || count(*) FROM (
+			   SELECT extract(epoch FROM date_trunc('minute', created_at AT TIME ZONE 'UTC'))::bigint AS m, type FROM events
+			 ) e GROUP BY m, type ORDER BY 1`},
+		{"repo_recent_events",
+			`SELECT type || '|' || repo_key || '|' || extract(epoch FROM last_at) || '|' || coalesce(extract(epoch FROM prev_at)::text, '-') FROM repo_recent_events ORDER BY 1`,
+			`SELECT type || '|' || k || '|' || extract(epoch FROM max(at) FILTER (WHERE n = 1)) || '|' || coalesce(extract(epoch FROM max(at) FILTER (WHERE n = 2))::text, '-') FROM (
+			   SELECT type, lower(repo_name) AS k, created_at AS at, row_number() OVER (PARTITION BY type, lower(repo_name) ORDER BY created_at DESC) AS n FROM events
+			 ) e GROUP BY type, k ORDER BY 1`},
 		{"repo_count_histogram",
 			`SELECT type || '|' || events || '|' || repos FROM repo_count_histogram ORDER BY 1`,
 			`SELECT type || '|' || n || '|' || count(*) FROM (SELECT type, lower(repo_name), count(*) AS n FROM events GROUP BY 1, 2) r
@@ -50,6 +61,13 @@ func SummariesMatch(t testing.TB, ctx context.Context, pool *pgxpool.Pool) {
 			`SELECT type || '|' || lower(repo_name) || '|' || count(*) FROM events GROUP BY type, lower(repo_name) ORDER BY 1`},
 	}
 	for _, p := range pairs {
+		var exists bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, p.name).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if !exists {
+			continue
+		}
 		a, b := rows(t, ctx, pool, p.summary), rows(t, ctx, pool, strings.ReplaceAll(p.recomputed, "KEY", key))
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Errorf("%s differs from events:\n summary    %v\n recomputed %v", p.name, a, b)

@@ -86,6 +86,12 @@ type EventHourlyCount struct {
 	Events int64
 }
 
+type EventMinuteCount struct {
+	Minute time.Time
+	Type   string
+	Events int64
+}
+
 type EventPartition struct {
 	Name   string
 	FromAt time.Time
@@ -128,6 +134,13 @@ type RepoCountHistogram struct {
 	Type   string
 	Events int64
 	Repos  int64
+}
+
+type RepoRecentEvent struct {
+	Type    string
+	RepoKey string
+	LastAt  time.Time
+	PrevAt  *time.Time
 }
 
 type RepoTypeCount struct {
