@@ -105,7 +105,22 @@ func (a *app) openStore(ctx context.Context, migrate bool, opts store.Options) (
 		closeAll()
 		return nil, nil, err
 	}
+	a.warnAutovacuumOff(ctx, s)
 	return s, closeAll, nil
+}
+
+// autovacuumOffWarning is logged by every command when the server does not
+// run autovacuum.
+const autovacuumOffWarning = "autovacuum is off on this PostgreSQL server: every write updates the summary tables, and without vacuum " +
+	"their dead row versions are never reclaimed, so the store grows and writes and some metrics slow down month after month; " +
+	"turn it on (ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();) or run VACUUM regularly"
+
+// warnAutovacuumOff logs autovacuumOffWarning when the server's autovacuum
+// is off (a setting read fails silently: it is only advice).
+func (a *app) warnAutovacuumOff(ctx context.Context, s *store.Store) {
+	if on, err := s.Autovacuum(ctx); err == nil && !on {
+		a.log.Warn(autovacuumOffWarning)
+	}
 }
 
 // checkSchema refuses to run on a schema other than the one this binary knows.

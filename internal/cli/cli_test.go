@@ -133,3 +133,27 @@ func TestPoolSettingsInDatabaseURL(t *testing.T) {
 		}
 	}
 }
+
+// Every command that opens the store warns when the server does not run
+// autovacuum, and only then: the warning's presence is checked against the
+// setting read by a query of its own (the test server is whatever the
+// machine runs; this one has it off).
+func TestWarnsWhenAutovacuumIsOff(t *testing.T) {
+	t.Parallel()
+	url := testdb.New(t).Config().ConnString()
+	var setting string
+	if err := testdb.New(t).QueryRow(context.Background(), `SHOW autovacuum`).Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, []string{"DATABASE_URL=" + url, "LOG_LEVEL=warn"}, "stats")
+	if code != 0 {
+		t.Fatalf("stats: %d %q", code, errOut)
+	}
+	warned := strings.Contains(errOut, "autovacuum is off on this PostgreSQL server")
+	if warned != (setting == "off") {
+		t.Fatalf("SHOW autovacuum = %s, warned %v:\n%s", setting, warned, errOut)
+	}
+	if warned && strings.Count(errOut, "autovacuum is off") != 1 {
+		t.Fatalf("the warning is logged once per command:\n%s", errOut)
+	}
+}

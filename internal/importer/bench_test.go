@@ -339,7 +339,8 @@ func benchOptions(b *testing.B) gen.Options {
 // BenchmarkImport imports a generated GH Archive-shaped .json.gz of
 // GHEVENTS_BENCH_EVENTS events, with and without --no-payload, and reports
 // events/s and the peak Go heap. GHEVENTS_BENCH_VARIANTS=no-payload runs
-// one of the two.
+// one of the two; GHEVENTS_BENCH_BATCH sets the events per statement
+// (ghevents import --batch-size; default 5,000).
 func BenchmarkImport(b *testing.B) {
 	o := benchOptions(b)
 	n := o.Events
@@ -366,7 +367,7 @@ func BenchmarkImport(b *testing.B) {
 				stop := heapPeak()
 				stopRates := perMillion(b, s, o)
 				start := time.Now()
-				sum, err := importer.New(s, importer.Options{NoPayload: noPayload}).Run(context.Background(), []string{archive})
+				sum, err := importer.New(s, importer.Options{NoPayload: noPayload, BatchSize: int(benchEvents(b, "GHEVENTS_BENCH_BATCH", 0))}).Run(context.Background(), []string{archive})
 				elapsed += time.Since(start)
 				stopRates()
 				peak = max(peak, stop())

@@ -66,3 +66,12 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	}
 	return st, nil
 }
+
+// Autovacuum says whether the server runs autovacuum (see ServerAutovacuum).
+func (s *Store) Autovacuum(ctx context.Context) (bool, error) {
+	on, err := s.q.ServerAutovacuum(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the server's autovacuum setting: %w", mapErr(err))
+	}
+	return on, nil
+}
