@@ -62,8 +62,14 @@ type Decoder struct {
 // Event decodes one event object (a GH Archive line). The event's Raw is
 // line itself (sanitised for PostgreSQL when needed), so the caller must not
 // reuse line's memory while the event is in use, or must clear Raw.
+//
+// The line is made safe before it is parsed, not only before it is stored:
+// fastjson keeps an unpaired surrogate escape (\ud800) as its six
+// characters of text where encoding/json, and so any other reader of the
+// stored JSON, reads U+FFFD; the columns must say what the stored raw says.
 func (d *Decoder) Event(line []byte) (model.Event, error) {
-	v, err := d.p.ParseBytes(line)
+	safe := sanitizeRaw(line)
+	v, err := d.p.ParseBytes(safe)
 	if err != nil {
 		return model.Event{}, &BadEventError{Index: -1, Reason: "not JSON: " + truncate(err.Error(), 120)}
 	}
@@ -71,7 +77,7 @@ func (d *Decoder) Event(line []byte) (model.Event, error) {
 	if err != nil {
 		return model.Event{}, err
 	}
-	e.Raw = sanitizeRaw(line)
+	e.Raw = safe
 	return e, nil
 }
 
@@ -79,7 +85,9 @@ func (d *Decoder) Event(line []byte) (model.Event, error) {
 // that is not a JSON array is an error; events that cannot be decoded are
 // returned as bad (with their position and reason) and the others decoded.
 func (d *Decoder) Page(body []byte) (events []model.Event, bad []*BadEventError, err error) {
-	v, err := d.p.ParseBytes(body)
+	// Made safe before parsing, as in Event: the columns then read what
+	// the stored raw JSON says.
+	v, err := d.p.ParseBytes(sanitizeRaw(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("page body is not JSON: %s", truncate(err.Error(), 120))
 	}

@@ -40,6 +40,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		`{"id":1,` + ok + `}`,
 		`{"id":"1",` + ok + `,"payload":{"action":"op\u0000ened"}}`,
 		`{"id":"1",` + ok + `,"payload":{"title":"\ud800 \udc00 \ud83d\ude00 \\ud800"}}`,
+		`{"id":"1","type":"PushEvent","repo":{"id":1,"name":"a/\ud800"},"created_at":"2024-01-01T00:00:00Z"}`,
 		`{"id":"1","type":"Push\u0007Event","repo":{"id":1,"name":"a/\"b\""},"created_at":"2024-01-01T00:00:00+02:00"}`,
 		`{"id":"1","id":"2",` + ok + `}`,
 		`{"ID":"1",` + ok + `}`,

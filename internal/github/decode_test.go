@@ -2,6 +2,7 @@ package github
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -256,4 +257,34 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// An unpaired surrogate escape in a column's string reads as U+FFFD, as
+// encoding/json and PostgreSQL's jsonb read the stored raw JSON; a paired
+// one and an escaped backslash followed by text stay what they are. (The
+// fuzzer found the column read as the six characters `\ud800`.)
+func TestDecodeUnpairedSurrogateInColumns(t *testing.T) {
+	line := []byte(`{"id":"7","type":"PushEvent","actor":{"id":2,"login":"x\udc00y"},` +
+		`"repo":{"id":1,"name":"a/\ud800b"},"payload":{"action":"\ud83d\ude00 \\ud800"},"created_at":"2024-01-01T00:00:00Z"}`)
+	check := func(t *testing.T, e model.Event) {
+		t.Helper()
+		if e.RepoName != "a/\uFFFDb" || e.ActorLogin != "x\uFFFDy" || e.Action != "\U0001F600 \\ud800" {
+			t.Fatalf("repo %q, actor %q, action %q", e.RepoName, e.ActorLogin, e.Action)
+		}
+		if !bytes.Contains(e.Raw, []byte(`"name":"a/\ufffdb"`)) || !bytes.Contains(e.Raw, []byte(`"login":"x\ufffdy"`)) ||
+			!bytes.Contains(e.Raw, []byte(`"action":"\ud83d\ude00 \\ud800"`)) {
+			t.Fatalf("raw %s", e.Raw)
+		}
+	}
+	var d Decoder
+	e, err := d.Event(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, e)
+	events, bad, err := d.Page(append(append([]byte("["), line...), ']'))
+	if err != nil || len(bad) != 0 || len(events) != 1 {
+		t.Fatalf("page: %d events, %v bad, %v", len(events), bad, err)
+	}
+	check(t, events[0])
 }
