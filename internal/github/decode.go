@@ -111,7 +111,7 @@ func (d *Decoder) Page(body []byte) (events []model.Event, bad []*BadEventError,
 			}
 			return nil, nil, err
 		}
-		e.Raw = sanitizeRaw(raw)
+		e.Raw = raw // made safe with the body
 		events = append(events, e)
 	}
 	return events, bad, nil

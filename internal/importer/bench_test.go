@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -114,9 +115,10 @@ func benchEvents(b *testing.B, name string, def int64) int64 {
 // benchFiles writes (once, cached in the temp dir) the generated input as
 // a GH Archive .json.gz and the same rows as CSV, with and without raw.
 //
-// With csvs false only the archive is written (a 10M archive alone is
-// about 3 GB; its CSV with payloads would be tens).
-func benchFiles(b *testing.B, o gen.Options, csvs bool) (archive, csvPayload, csvBare string) {
+// Only the CSVs of the variants named in csvs ("payload", "no-payload")
+// are written; with none, only the archive (a 10M archive alone is about
+// 3 GB; its CSV with payloads would be tens).
+func benchFiles(b *testing.B, o gen.Options, csvs ...string) (archive, csvPayload, csvBare string) {
 	b.Helper()
 	dir := filepath.Join(os.TempDir(), "ghevents-bench")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -135,16 +137,12 @@ func benchFiles(b *testing.B, o gen.Options, csvs bool) (archive, csvPayload, cs
 			b.Fatal(err)
 		}
 	}
-	if !csvs {
-		return
-	}
 	for _, withRaw := range []bool{true, false} {
 		path := csvBare
 		if withRaw {
 			path = csvPayload
 		}
-		// Only the CSVs of the variants asked for (GHEVENTS_BENCH_VARIANTS).
-		if v := os.Getenv("GHEVENTS_BENCH_VARIANTS"); v != "" && v != map[bool]string{true: "payload", false: "no-payload"}[withRaw] {
+		if !slices.Contains(csvs, map[bool]string{true: "payload", false: "no-payload"}[withRaw]) {
 			continue
 		}
 		if _, err := os.Stat(path); err == nil {
@@ -190,6 +188,41 @@ func benchFiles(b *testing.B, o gen.Options, csvs bool) (archive, csvPayload, cs
 		}
 	}
 	return
+}
+
+// benchVariants are the variants GHEVENTS_BENCH_VARIANTS asks for (both
+// when it is unset).
+func benchVariants() []string {
+	if v := os.Getenv("GHEVENTS_BENCH_VARIANTS"); v != "" {
+		return []string{v}
+	}
+	return []string{"payload", "no-payload"}
+}
+
+// copyCSVFile COPYs the CSV file at path (written by benchFiles) into
+// events in one statement, fails the benchmark unless it stored want rows,
+// and returns how long the COPY took.
+func copyCSVFile(b *testing.B, s *store.Store, path string, want int64) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Release()
+	start := time.Now()
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, bufio.NewReaderSize(f, 1<<20),
+		`COPY events (id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login, action, created_at, raw) FROM STDIN WITH (FORMAT csv)`)
+	took := time.Since(start)
+	if err != nil || tag.RowsAffected() != want {
+		b.Fatalf("COPY: %v rows, %v", tag.RowsAffected(), err)
+	}
+	return took
 }
 
 // benchFirstID starts the ids of the imported events: a range of their own,
@@ -344,7 +377,7 @@ func benchOptions(b *testing.B) gen.Options {
 func BenchmarkImport(b *testing.B) {
 	o := benchOptions(b)
 	n := o.Events
-	archive, _, _ := benchFiles(b, o, false)
+	archive, _, _ := benchFiles(b, o)
 	for _, noPayload := range []bool{false, true} {
 		name := "payload"
 		if noPayload {
@@ -389,12 +422,12 @@ func BenchmarkImport(b *testing.B) {
 func BenchmarkCopyCSV(b *testing.B) {
 	o := benchOptions(b)
 	n := o.Events
-	_, csvPayload, csvBare := benchFiles(b, o, true)
+	_, csvPayload, csvBare := benchFiles(b, o, benchVariants()...)
 	if os.Getenv("GHEVENTS_BENCH_FILES_ONLY") == "1" {
 		return // the input made ahead, for a later locked run
 	}
 	for _, c := range []struct{ name, path string }{{"payload", csvPayload}, {"no-payload", csvBare}} {
-		if v := os.Getenv("GHEVENTS_BENCH_VARIANTS"); v != "" && v != c.name {
+		if !slices.Contains(benchVariants(), c.name) {
 			continue
 		}
 		b.Run(c.name, func(b *testing.B) {
@@ -409,23 +442,7 @@ func BenchmarkCopyCSV(b *testing.B) {
 					clearBench(b, s, o)
 					b.StartTimer()
 				}
-				start := time.Now()
-				f, err := os.Open(c.path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				conn, err := s.Pool().Acquire(context.Background())
-				if err != nil {
-					b.Fatal(err)
-				}
-				tag, err := conn.Conn().PgConn().CopyFrom(context.Background(), bufio.NewReaderSize(f, 1<<20),
-					`COPY events (id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login, action, created_at, raw) FROM STDIN WITH (FORMAT csv)`)
-				conn.Release()
-				f.Close()
-				elapsed += time.Since(start)
-				if err != nil || tag.RowsAffected() != n {
-					b.Fatalf("COPY: %v rows, %v", tag.RowsAffected(), err)
-				}
+				elapsed += copyCSVFile(b, s, c.path, n)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/elapsed.Seconds(), "events/s")
 		})
@@ -456,7 +473,7 @@ func BenchmarkImportSourceSummary(b *testing.B) {
 	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
 	noPayload := os.Getenv("GHEVENTS_BENCH_PAYLOAD") == ""
 	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
-	archive, _, _ := benchFiles(b, o, false)
+	archive, _, _ := benchFiles(b, o)
 	with, without := store.New(testdb.New(b)), store.New(testdb.New(b))
 	if _, err := without.Pool().Exec(context.Background(), `ALTER TABLE events DISABLE TRIGGER events_summaries_sources_insert`); err != nil {
 		b.Fatal(err)
@@ -524,7 +541,7 @@ func genMonths(o gen.Options) []time.Time {
 func BenchmarkImportTimelineCost(b *testing.B) {
 	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
 	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
-	archive, _, _ := benchFiles(b, o, false)
+	archive, _, _ := benchFiles(b, o)
 	variants := []struct {
 		name     string
 		disabled []string
@@ -594,8 +611,7 @@ func BenchmarkImportTimelineCost(b *testing.B) {
 func BenchmarkCopyFloor(b *testing.B) {
 	o := benchOptions(b)
 	n := o.Events
-	os.Setenv("GHEVENTS_BENCH_VARIANTS", "no-payload") // only the bare CSV is needed
-	_, _, csvBare := benchFiles(b, o, true)
+	_, _, csvBare := benchFiles(b, o, "no-payload")
 	indexes := []string{"events_created_idx", "events_type_created_idx", "events_repo_type_created_idx"}
 	triggers := []string{"events_summaries_insert", "events_summaries_sources_insert",
 		"events_summaries_timeline_insert", "events_summaries_timeline_recent_insert", "events_version_insert"}
@@ -639,23 +655,7 @@ func BenchmarkCopyFloor(b *testing.B) {
 					}
 					b.StartTimer()
 				}
-				f, err := os.Open(csvBare)
-				if err != nil {
-					b.Fatal(err)
-				}
-				conn, err := s.Pool().Acquire(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				start := time.Now()
-				tag, err := conn.Conn().PgConn().CopyFrom(ctx, bufio.NewReaderSize(f, 1<<20),
-					`COPY events (id, type, actor_id, actor_login, repo_id, repo_name, org_id, org_login, action, created_at, raw) FROM STDIN WITH (FORMAT csv)`)
-				elapsed += time.Since(start)
-				conn.Release()
-				f.Close()
-				if err != nil || tag.RowsAffected() != n {
-					b.Fatalf("COPY: %v rows, %v", tag.RowsAffected(), err)
-				}
+				elapsed += copyCSVFile(b, s, csvBare, n)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/elapsed.Seconds(), "events/s")
 		})

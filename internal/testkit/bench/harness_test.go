@@ -57,6 +57,23 @@ func marker(events, seed int64, end time.Time) string {
 	return markerPrefix(events, seed) + end.UTC().Format(time.RFC3339) + ", complete"
 }
 
+// markerEnd reads the end of the data set from a marker.
+func markerEnd(comment string) (time.Time, error) {
+	_, rest, ok := strings.Cut(comment, ", end ")
+	if !ok {
+		return time.Time{}, fmt.Errorf("marker %q names no end", comment)
+	}
+	return time.Parse(time.RFC3339, strings.TrimSuffix(rest, ", complete"))
+}
+
+// databaseComment is the comment of the database name (nil when it has
+// none; pgx.ErrNoRows when there is no such database).
+func databaseComment(ctx context.Context, admin *pgx.Conn, name string) (*string, error) {
+	var comment *string
+	err := admin.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&comment)
+	return comment, err
+}
+
 func markerPrefix(events, seed int64) string {
 	return fmt.Sprintf("ghevents bench: %d events, seed %d, schema %s, end ", events, seed, testdb.SchemaDigest()[:12])
 }
@@ -79,12 +96,10 @@ func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, lo
 		return Dataset{}, err
 	}
 
-	var comment *string
-	err = admin.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, name).Scan(&comment)
+	comment, err := databaseComment(ctx, admin, name)
 	switch {
 	case err == nil && comment != nil && strings.HasPrefix(*comment, markerPrefix(events, seed)):
-		endText := strings.TrimSuffix(strings.Split(*comment, ", end ")[1], ", complete")
-		end, perr := time.Parse(time.RFC3339, endText)
+		end, perr := markerEnd(*comment)
 		if perr == nil {
 			if err := migrate(ctx, dbURL); err != nil {
 				return Dataset{}, err
@@ -96,8 +111,7 @@ func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, lo
 		// Made before markers named the schema: reused when it has every
 		// table of the migrations (then marked with the schema), else made
 		// again below.
-		endText := strings.TrimSuffix(strings.Split(*comment, ", end ")[1], ", complete")
-		end, perr := time.Parse(time.RFC3339, endText)
+		end, perr := markerEnd(*comment)
 		missing, cerr := missingTables(ctx, dbURL)
 		if perr == nil && cerr == nil && len(missing) == 0 {
 			if err := migrate(ctx, dbURL); err != nil {
@@ -169,8 +183,7 @@ func EnsureDataset(ctx context.Context, serverURL string, events, seed int64, lo
 // from's schema are applied, so one edited in place since is not seen:
 // use it for branches that append migrations.
 func cloneDataset(ctx context.Context, admin *pgx.Conn, from, name, dbURL string, events, seed int64, logf func(string, ...any)) (Dataset, error) {
-	var comment *string
-	err := admin.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, from).Scan(&comment)
+	comment, err := databaseComment(ctx, admin, from)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Dataset{}, fmt.Errorf("GHEVENTS_BENCH_FROM=%q: no such database", from)
 	}
@@ -181,7 +194,7 @@ func cloneDataset(ctx context.Context, admin *pgx.Conn, from, name, dbURL string
 	if comment == nil || !strings.HasPrefix(*comment, prefix) || !strings.HasSuffix(*comment, ", complete") {
 		return Dataset{}, fmt.Errorf("GHEVENTS_BENCH_FROM=%q: not a complete data set of %d events, seed %d (its comment: %v)", from, events, seed, derefOr(comment, "none"))
 	}
-	end, err := time.Parse(time.RFC3339, strings.TrimSuffix(strings.Split(*comment, ", end ")[1], ", complete"))
+	end, err := markerEnd(*comment)
 	if err != nil {
 		return Dataset{}, fmt.Errorf("GHEVENTS_BENCH_FROM=%q: its comment names no end: %w", from, err)
 	}
