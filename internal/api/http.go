@@ -12,6 +12,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 	"github.com/rs/cors"
 )
 
@@ -52,8 +53,13 @@ var compressedTypes = []string{
 // compressHandler gzips text answers for clients that accept gzip, from
 // the first byte (even a short answer: the client asked for it). The ETags
 // are weak, so the compressed and the plain answer share theirs.
+//
+// At gzip's fastest level: on the big answers (the 10,000-row export, a
+// timeline of thousands of buckets, the larger chart pages) the default
+// level took about twice the time for an answer a few per cent smaller
+// (BENCHMARKS.md, issue 14 and 16: the big answers).
 func compressHandler(next http.Handler) http.Handler {
-	wrap, err := gzhttp.NewWrapper(gzhttp.ContentTypes(compressedTypes), gzhttp.MinSize(0))
+	wrap, err := gzhttp.NewWrapper(gzhttp.ContentTypes(compressedTypes), gzhttp.MinSize(0), gzhttp.CompressionLevel(gzip.BestSpeed))
 	if err != nil {
 		panic(err) // constant options
 	}
