@@ -46,16 +46,17 @@ func storeRegistry(s *store.Store) *prometheus.Registry {
 // checks the database alone.
 func (a *app) serveAPI(ctx context.Context, s *store.Store, reg *prometheus.Registry, checks []telemetry.Check) error {
 	handler := api.New(api.Config{
-		Store:          s,
-		Log:            a.log,
-		QueryTimeout:   a.cfg.QueryTimeout,
-		Version:        Version,
-		ChartMaxPoints: a.cfg.ChartMaxPoints,
-		Registry:       reg,
-		ReadyChecks:    checks,
-		RateLimit:      a.cfg.HTTPRateLimit,
-		RateBurst:      a.cfg.HTTPRateBurst,
-		CORSOrigins:    corsOrigins(a.cfg.CORSOrigins),
+		Store:            s,
+		Log:              a.log,
+		QueryTimeout:     a.cfg.QueryTimeout,
+		Version:          Version,
+		ChartMaxPoints:   a.cfg.ChartMaxPoints,
+		Registry:         reg,
+		ReadyChecks:      checks,
+		RateLimit:        a.cfg.HTTPRateLimit,
+		RateBurst:        a.cfg.HTTPRateBurst,
+		CORSOrigins:      corsOrigins(a.cfg.CORSOrigins),
+		AnswerCacheBytes: a.cfg.AnswerCacheMB << 20,
 	})
 	return api.ListenAndServe(ctx, api.NewHTTPServer(a.cfg.HTTPAddr, handler, a.log), a.cfg.ShutdownGrace, a.log,
 		func(addr net.Addr) { a.tellWhereToLook(ctx, s, addr) })
