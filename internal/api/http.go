@@ -54,16 +54,30 @@ var compressedTypes = []string{
 // the first byte (even a short answer: the client asked for it). The ETags
 // are weak, so the compressed and the plain answer share theirs.
 //
-// At gzip's fastest level: on the big answers (the 10,000-row export, a
-// timeline of thousands of buckets, the larger chart pages) the default
-// level took about twice the time for an answer a few per cent smaller
-// (BENCHMARKS.md, issue 14 and 16: the big answers).
+// Answers computed per request (the metrics, the chart pages) are
+// compressed at gzip's fastest level: on the big ones (the 10,000-row
+// export, long timelines, the larger chart pages) the default level took
+// more time for an answer only a little smaller (BENCHMARKS.md, "The big
+// answers"). The static files under /assets/, which browsers keep (a year
+// for the versioned ones), keep the default level: sent once, smaller.
 func compressHandler(next http.Handler) http.Handler {
-	wrap, err := gzhttp.NewWrapper(gzhttp.ContentTypes(compressedTypes), gzhttp.MinSize(0), gzhttp.CompressionLevel(gzip.BestSpeed))
+	fast := gzipWrapper(gzip.BestSpeed)(next)
+	small := gzipWrapper(gzip.DefaultCompression)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/assets/") {
+			small.ServeHTTP(w, r)
+			return
+		}
+		fast.ServeHTTP(w, r)
+	})
+}
+
+func gzipWrapper(level int) func(http.Handler) http.HandlerFunc {
+	wrap, err := gzhttp.NewWrapper(gzhttp.ContentTypes(compressedTypes), gzhttp.MinSize(0), gzhttp.CompressionLevel(level))
 	if err != nil {
 		panic(err) // constant options
 	}
-	return wrap(next)
+	return wrap
 }
 
 // problems answers the ServeMux's own errors, an unknown path (404) and a
