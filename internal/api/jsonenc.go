@@ -60,8 +60,8 @@ var jsonFormat = huma.Format{
 // appendJSONString appends s as a JSON string, as encoding/json writes it
 // without HTML escaping: `"` and `\` escaped, the control characters as
 // \b \f \n \r \t or \u00XX, each byte of invalid UTF-8 as U+FFFD
-// (unescaped, as encoding/json of Go 1.25+ on its v2 implementation
-// writes it), U+2028 and U+2029 as \u2028 and \u2029.
+// (unescaped, as encoding/json writes it on its v2 implementation, the
+// default since Go 1.27), U+2028 and U+2029 as \u2028 and \u2029.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -228,11 +228,13 @@ func (t *EventsTimeline) appendJSON(b []byte) ([]byte, error) {
 			b = append(b, "null}"...)
 			continue
 		}
-		keys = keys[:0]
-		for typ := range k.Counts {
-			keys = append(keys, typ)
+		if !sameKeys(keys, k.Counts) { // most buckets hold the types of the one before
+			keys = keys[:0]
+			for typ := range k.Counts {
+				keys = append(keys, typ)
+			}
+			slices.Sort(keys)
 		}
-		slices.Sort(keys)
 		b = append(b, '{')
 		for j, typ := range keys {
 			if j > 0 {
@@ -246,4 +248,17 @@ func (t *EventsTimeline) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, ']')
 	return append(b, '}'), nil
+}
+
+// sameKeys says whether keys are exactly the keys of m.
+func sameKeys(keys []string, m map[string]int64) bool {
+	if len(keys) != len(m) {
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
 }

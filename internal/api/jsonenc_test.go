@@ -156,6 +156,19 @@ func TestEventsTimelineJSONMatchesEncodingJSON(t *testing.T) {
 		})
 	}
 	sameJSON(t, full)
+	// Runs of buckets with the same types, and with as many other ones.
+	full.Buckets = full.Buckets[:1]
+	for i := range 300 {
+		counts := map[string]int64{"PushEvent": int64(i), "WatchEvent": 1, "IssuesEvent": 2}
+		switch i % 7 {
+		case 3:
+			counts = map[string]int64{"PushEvent": 1, "ForkEvent": 1, "IssuesEvent": 2} // as many, one other
+		case 5:
+			delete(counts, "WatchEvent")
+		}
+		full.Buckets = append(full.Buckets, TimelineBucket{Start: start.Add(time.Duration(i) * time.Hour), Total: 3, Counts: counts})
+	}
+	sameJSON(t, full)
 	sameJSON(t, &EventsTimeline{Bucket: "day", Buckets: []TimelineBucket{}})
 	sameJSON(t, &EventsTimeline{Bucket: "day", Buckets: nil})
 	sameJSON(t, &EventsTimeline{Buckets: []TimelineBucket{{Counts: map[string]int64{}}}})
