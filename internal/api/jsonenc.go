@@ -61,7 +61,7 @@ var jsonFormat = huma.Format{
 // without HTML escaping: `"` and `\` escaped, the control characters as
 // \b \f \n \r \t or \u00XX, each byte of invalid UTF-8 as U+FFFD
 // (unescaped, as encoding/json writes it on its v2 implementation, the
-// default since Go 1.27), U+2028 and U+2029 as \u2028 and \u2029.
+// default in Go 1.27), U+2028 and U+2029 as \u2028 and \u2029.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
