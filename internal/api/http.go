@@ -56,10 +56,10 @@ var compressedTypes = []string{
 //
 // Answers computed per request (the metrics, the chart pages) are
 // compressed at gzip's fastest level: on the big ones (the 10,000-row
-// export, long timelines, the larger chart pages) the default level took
-// more time for an answer only a little smaller (BENCHMARKS.md, "The big
-// answers"). The static files under /assets/, which browsers keep (a year
-// for the versioned ones), keep the default level: sent once, smaller.
+// export, long timelines, the larger chart pages) it takes about two thirds
+// of the default level's time, for 15 to 35 % more bytes (BENCHMARKS.md,
+// "The big answers"). The static files under /assets/, which browsers keep
+// (a year for the versioned ones), keep the default level: sent once, smaller.
 func compressHandler(next http.Handler) http.Handler {
 	fast := gzipWrapper(gzip.BestSpeed)(next)
 	small := gzipWrapper(gzip.DefaultCompression)(next)
