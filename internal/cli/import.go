@@ -75,7 +75,7 @@ func importCommand() command {
 // importFlags are the flags of `ghevents import`.
 type importFlags struct {
 	types, since, until string
-	noPayload           bool
+	noPayload, noVacuum bool
 	batchSize, jobs     int
 	retryFor            time.Duration
 	metricsAddr         string
@@ -86,6 +86,7 @@ func (fl *importFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&fl.since, "since", "", "only events created at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")
 	fs.StringVar(&fl.until, "until", "", "only events created before this time (RFC 3339, or YYYY-MM-DD in UTC)")
 	fs.BoolVar(&fl.noPayload, "no-payload", false, "do not store the events' raw JSON (the raw column stays NULL; saves space and time)")
+	fs.BoolVar(&fl.noVacuum, "no-vacuum", false, "do not VACUUM the summary tables as the import bloats them (by default those holding more dead rows than autovacuum allows are vacuumed every 200,000 events stored)")
 	fs.IntVar(&fl.batchSize, "batch-size", 5000, "events stored per statement (1 to 100000)")
 	fs.IntVar(&fl.jobs, "jobs", 0, "files read and batches written at once, one database connection each (default min(2, DB_MAX_CONNS); at most DB_MAX_CONNS)")
 	fs.DurationVar(&fl.retryFor, "retry-for", time.Minute, "how long to retry a batch while the database is unreachable before giving up")
@@ -99,7 +100,7 @@ func (fl *importFlags) options(a *app, args []string) (importer.Options, error) 
 	if len(args) == 0 {
 		return importer.Options{}, usagef("give at least one SOURCE (a file, a directory, - or a URL)")
 	}
-	o := importer.Options{NoPayload: fl.noPayload, BatchSize: fl.batchSize, Jobs: fl.jobs, RetryFor: fl.retryFor, Log: a.log}
+	o := importer.Options{NoPayload: fl.noPayload, NoVacuum: fl.noVacuum, BatchSize: fl.batchSize, Jobs: fl.jobs, RetryFor: fl.retryFor, Log: a.log}
 	var err error
 	if o.Types, err = parseTypes(fl.types); err != nil {
 		return o, err

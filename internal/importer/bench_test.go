@@ -6,11 +6,13 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -369,11 +371,24 @@ func benchOptions(b *testing.B) gen.Options {
 	return o
 }
 
+// benchLog logs the importer's messages (the VACUUMs it runs) through b.
+func benchLog(b *testing.B) *slog.Logger {
+	return slog.New(slog.NewTextHandler(benchWriter{b}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type benchWriter struct{ b *testing.B }
+
+func (w benchWriter) Write(p []byte) (int, error) {
+	w.b.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
 // BenchmarkImport imports a generated GH Archive-shaped .json.gz of
 // GHEVENTS_BENCH_EVENTS events, with and without --no-payload, and reports
 // events/s and the peak Go heap. GHEVENTS_BENCH_VARIANTS=no-payload runs
 // one of the two; GHEVENTS_BENCH_BATCH sets the events per statement
-// (ghevents import --batch-size; default 5,000).
+// (ghevents import --batch-size; default 5,000); GHEVENTS_BENCH_NO_VACUUM=1
+// imports without the VACUUM of the summary tables (--no-vacuum).
 func BenchmarkImport(b *testing.B) {
 	o := benchOptions(b)
 	n := o.Events
@@ -400,7 +415,8 @@ func BenchmarkImport(b *testing.B) {
 				stop := heapPeak()
 				stopRates := perMillion(b, s, o)
 				start := time.Now()
-				sum, err := importer.New(s, importer.Options{NoPayload: noPayload, BatchSize: int(benchEvents(b, "GHEVENTS_BENCH_BATCH", 0))}).Run(context.Background(), []string{archive})
+				sum, err := importer.New(s, importer.Options{NoPayload: noPayload, BatchSize: int(benchEvents(b, "GHEVENTS_BENCH_BATCH", 0)),
+					NoVacuum: os.Getenv("GHEVENTS_BENCH_NO_VACUUM") == "1", Log: benchLog(b)}).Run(context.Background(), []string{archive})
 				elapsed += time.Since(start)
 				stopRates()
 				peak = max(peak, stop())

@@ -80,6 +80,15 @@ type Options struct {
 	// Metrics receives the import's counters (default: a new set,
 	// registered nowhere).
 	Metrics *Metrics
+	// NoVacuum turns off the VACUUM of the summary tables during the
+	// import. By default, when the sink is a Vacuumer (the store), the
+	// summary tables holding more dead row versions than autovacuum's rule
+	// allows are vacuumed every VacuumEvery events stored, beside the
+	// writers, and once more at the end.
+	NoVacuum bool
+	// VacuumEvery is how many events are stored between two looks at the
+	// summary tables' dead rows (default 200,000).
+	VacuumEvery int64
 }
 
 const (
@@ -198,6 +207,9 @@ func New(sink Sink, o Options) *Importer {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
+	if o.VacuumEvery <= 0 {
+		o.VacuumEvery = defaultVacuumEvery
+	}
 	im := &Importer{sink: sink, o: o}
 	if len(o.Types) > 0 {
 		im.types = make(map[string]bool, len(o.Types))
@@ -249,6 +261,7 @@ func (im *Importer) run(ctx context.Context, srcs []source) (Summary, error) {
 		r.files[i] = &fileState{src: s, res: FileResult{Name: s.name, Size: -1}, metrics: im.o.Metrics}
 	}
 	stopTicker := r.tick()
+	r.vacuum = startVacuumer(r)
 
 	var readers, writers sync.WaitGroup
 	next := make(chan *fileState)
@@ -279,6 +292,8 @@ feed:
 	readers.Wait()
 	close(r.batches)
 	writers.Wait()
+	// No last round when the database is gone for good.
+	r.vacuum.finish(ctx, !r.aborted())
 	stopTicker()
 
 	sum := Summary{Elapsed: time.Since(start)}
@@ -315,6 +330,11 @@ type run struct {
 	batches chan *batch
 	free    chan *batch
 	files   []*fileState
+
+	// vacuum vacuums the summary tables as the batches are stored (nil:
+	// not at all); storedTotal counts the events stored so far for it.
+	vacuum      *vacuumer
+	storedTotal atomic.Int64
 
 	abortOnce sync.Once
 	abort     chan struct{} // closed when the database is gone for good
