@@ -240,6 +240,12 @@ const benchIDRange = 10_000_000_000
 // keeps; what an iteration imports is deleted again after it), else a fresh
 // database holding GHEVENTS_BENCH_PRELOAD generated events (default 0),
 // imported without payload from another id range and another month.
+//
+// GHEVENTS_BENCH_KEEP=1 is for a throwaway copy of the data set, dropped
+// after the runs: nothing is deleted, neither after a run (10M rows need
+// not be deleted again) nor before it (what earlier runs stored stays, so
+// that successive runs measure a growing store; their ids repeat, so give
+// each its own GHEVENTS_BENCH_START).
 func benchStore(b *testing.B, o gen.Options) *store.Store {
 	b.Helper()
 	if u := os.Getenv("GHEVENTS_BENCH_DATABASE_URL"); u != "" {
@@ -247,11 +253,12 @@ func benchStore(b *testing.B, o gen.Options) *store.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		clearBench(b, s, o)
+		keep := os.Getenv("GHEVENTS_BENCH_KEEP") == "1"
+		if !keep {
+			clearBench(b, s, o)
+		}
 		b.Cleanup(func() {
-			// GHEVENTS_BENCH_KEEP=1: a throwaway copy of the data set, dropped
-			// after the run, need not have 10M rows deleted again.
-			if os.Getenv("GHEVENTS_BENCH_KEEP") != "1" {
+			if !keep {
 				clearBench(b, s, o)
 			}
 			s.Close()

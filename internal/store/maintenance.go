@@ -58,7 +58,19 @@ func (s *Store) summaryVacuums() map[string]func(context.Context) error {
 // own connection, outside any transaction, which it cannot run in. A table
 // another VACUUM is working on is skipped. On an error the tables vacuumed
 // before it are returned with it.
+//
+// The dead rows are the server's statistics, which a session publishes at
+// most once a second: first the pool's idle sessions (the writers' between
+// their batches; all of them once an import is done) are made to publish
+// theirs, so that the last writes count.
 func (s *Store) VacuumSummaries(ctx context.Context, rule VacuumRule) ([]Vacuumed, error) {
+	for _, c := range s.pool.AcquireAllIdle(ctx) {
+		err := dbgen.New(c).StatsFlushNext(ctx)
+		c.Release()
+		if err != nil {
+			return nil, fmt.Errorf("publish the sessions' statistics: %w", mapErr(err))
+		}
+	}
 	due, err := s.q.SummaryTablesDeadRows(ctx, dbgen.SummaryTablesDeadRowsParams{MinDead: rule.MinDead, Scale: rule.Scale})
 	if err != nil {
 		return nil, fmt.Errorf("read the summary tables' dead rows: %w", mapErr(err))

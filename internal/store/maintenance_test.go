@@ -181,7 +181,26 @@ func TestVacuumSummariesCancelled(t *testing.T) {
 	if err == nil || len(done) != 0 {
 		t.Fatalf("VacuumSummaries(cancelled) = %+v, %v; want an error", done, err)
 	}
-	if want := "read the summary tables' dead rows"; !strings.Contains(err.Error(), want) {
+	if want := "publish the sessions' statistics"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
+	}
+}
+
+// The writes just made count, though their session published its
+// statistics less than a second before them (it would publish them ten
+// seconds later): VacuumSummaries makes the idle sessions publish first.
+func TestVacuumSummariesCountsTheLastWrites(t *testing.T) {
+	s, ctx := setupOneConn(t)
+	threeBatches(t, ctx, s)
+	done, err := s.VacuumSummaries(ctx, store.VacuumRule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(done, func(v store.Vacuumed) bool { return v.Table == "repo_type_counts" })
+	if i < 0 || done[i].Live != 50 || done[i].Dead == 0 {
+		t.Fatalf("vacuumed %+v: want repo_type_counts with 50 live rows and the dead ones of 100 updates", done)
+	}
+	if st := statsOf(t, ctx, s)["repo_type_counts"]; st.dead != 0 || st.vacuums != 1 || st.updated != 100 {
+		t.Fatalf("repo_type_counts after: %+v, want 100 updates, 1 vacuum, no dead row", st)
 	}
 }

@@ -42,3 +42,10 @@ VACUUM (SKIP_LOCKED, TRUNCATE false) repo_recent_events;
 
 -- name: VacuumDataVersion :exec
 VACUUM (SKIP_LOCKED, TRUNCATE false) data_version;
+
+-- name: StatsFlushNext :exec
+-- StatsFlushNext makes this session publish the statistics it has counted
+-- (its dead rows among them) when the statement ends, instead of up to
+-- ten seconds later, as a session that published less than a second ago
+-- otherwise does.
+SELECT pg_stat_force_next_flush();
