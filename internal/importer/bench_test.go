@@ -394,7 +394,7 @@ func (w benchWriter) Write(p []byte) (int, error) {
 // GHEVENTS_BENCH_EVENTS events, with and without --no-payload, and reports
 // events/s and the peak Go heap. GHEVENTS_BENCH_VARIANTS=no-payload runs
 // one of the two; GHEVENTS_BENCH_BATCH sets the events per statement
-// (ghevents import --batch-size; default 5,000); GHEVENTS_BENCH_NO_VACUUM=1
+// (ghevents import --batch-size; default 100,000 without payload, 5,000 with); GHEVENTS_BENCH_NO_VACUUM=1
 // imports without the VACUUM of the summary tables (--no-vacuum).
 func BenchmarkImport(b *testing.B) {
 	o := benchOptions(b)

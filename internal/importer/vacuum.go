@@ -25,6 +25,15 @@ const (
 	vacuumTimeout = 30 * time.Minute
 )
 
+// vacuumRule is when the import vacuums a summary table: once it holds
+// more dead row versions than live rows (autovacuum's scale factor is 0.2).
+// The small tables every batch updates (the histogram, the counts per
+// type, the data version) are due at every round; the per-repository
+// tables, whose VACUUM reads all of their indexes and writes as much WAL
+// as it reads (seconds and gigabytes at ten million events), only once
+// their dead versions have doubled them (BENCHMARKS.md).
+var vacuumRule = store.VacuumRule{MinDead: 50, Scale: 1}
+
 // vacuumer vacuums the summary tables of the sink, on its own goroutine
 // and connection, once every Options.VacuumEvery events stored: the rounds
 // never hold up a batch, and at most one runs at a time (a round asked for
@@ -88,7 +97,7 @@ func (vc *vacuumer) finish(ctx context.Context, last bool) {
 func (vc *vacuumer) round(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, vacuumTimeout)
 	defer cancel()
-	done, err := vc.v.VacuumSummaries(ctx, store.DefaultVacuumRule)
+	done, err := vc.v.VacuumSummaries(ctx, vacuumRule)
 	for _, d := range done {
 		vc.m.Vacuums.Inc()
 		vc.m.VacuumSeconds.Add(d.Took.Seconds())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ghevents/ghevents/internal/importer"
+	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/testkit/gen"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
@@ -59,8 +61,8 @@ func vacuumCount(t *testing.T, ctx context.Context, s *store.Store) int64 {
 }
 
 // The import vacuums the summary tables every VacuumEvery events stored,
-// with autovacuum's rule, and once more when everything is stored; the
-// summaries stay exact.
+// those with more dead rows than live ones (and 50), and once more when
+// everything is stored; the summaries stay exact.
 func TestImportVacuumsSummaries(t *testing.T) {
 	s, ctx := setup(t)
 	spy := &vacuumSpy{Store: s}
@@ -91,8 +93,8 @@ func TestImportVacuumsSummaries(t *testing.T) {
 		if i > 0 && r.stored < rounds[i-1].stored {
 			t.Errorf("rounds out of order: %+v", rounds)
 		}
-		if rules[i] != store.DefaultVacuumRule {
-			t.Errorf("round %d with rule %+v, want autovacuum's %+v", i, rules[i], store.DefaultVacuumRule)
+		if want := (store.VacuumRule{MinDead: 50, Scale: 1}); rules[i] != want || importer.VacuumRuleForTest != want {
+			t.Errorf("round %d with rule %+v, want %+v (more dead rows than live ones)", i, rules[i], want)
 		}
 		tables += r.tables
 	}
@@ -166,4 +168,38 @@ func (w *syncBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// batchSizes is a Sink that stores nothing and records the size of each
+// batch, in order.
+type batchSizes struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchSizes) InsertEvents(_ context.Context, events []model.Event) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sizes = append(b.sizes, len(events))
+	return int64(len(events)), nil
+}
+
+// Without payload a batch holds up to 100,000 events by default; with it,
+// 5,000 (the 12,000 generated lines here stay under 8 MiB per 5,000).
+func TestImportDefaultBatchSize(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, c := range []struct {
+		noPayload bool
+		want      []int
+	}{{true, []int{12_000}}, {false, []int{5000, 5000, 2000}}} {
+		sink := &batchSizes{}
+		sum := run(t, ctx, sink, importer.Options{NoPayload: c.noPayload, Jobs: 1, Stdin: generated(gen.Options{Seed: 8, Events: 12_000})}, "-")
+		if sum.Stored != 12_000 || !sum.Clean() {
+			t.Fatalf("no payload %v: stored %d of 12,000, clean %v", c.noPayload, sum.Stored, sum.Clean())
+		}
+		if !slices.Equal(sink.sizes, c.want) {
+			t.Errorf("no payload %v: batches %v, want %v", c.noPayload, sink.sizes, c.want)
+		}
+	}
 }

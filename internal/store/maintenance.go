@@ -27,9 +27,6 @@ type VacuumRule struct {
 	Scale   float64
 }
 
-// DefaultVacuumRule is autovacuum's own default rule.
-var DefaultVacuumRule = VacuumRule{MinDead: 50, Scale: 0.2}
-
 // summaryVacuums are the tables every write of events updates in place
 // (the summaries the triggers of events keep, and the data version), each
 // with its VACUUM.
