@@ -29,9 +29,9 @@ const (
 // more dead row versions than live rows (autovacuum's scale factor is 0.2).
 // The small tables every batch updates (the histogram, the counts per
 // type, the data version) are due at every round; the per-repository
-// tables, whose VACUUM reads all of their indexes and writes as much WAL
-// as it reads (seconds and gigabytes at ten million events), only once
-// their dead versions have doubled them (BENCHMARKS.md).
+// tables, whose VACUUM reads all of their indexes and writes the pages it
+// cleans into the WAL (seconds and gigabytes at ten million events), only
+// once their dead versions outnumber their rows (BENCHMARKS.md).
 var vacuumRule = store.VacuumRule{MinDead: 50, Scale: 1}
 
 // vacuumer vacuums the summary tables of the sink, on its own goroutine
