@@ -88,9 +88,9 @@ type Options struct {
 	Metrics *Metrics
 	// NoVacuum turns off the VACUUM of the summary tables during the
 	// import. By default, when the sink is a Vacuumer (the store), the
-	// summary tables holding more dead row versions than autovacuum's rule
-	// allows are vacuumed every VacuumEvery events stored, beside the
-	// writers, and once more at the end.
+	// summary tables holding more dead row versions than live rows are
+	// vacuumed every VacuumEvery events stored, beside the writers, and
+	// once more at the end (see vacuumRule).
 	NoVacuum bool
 	// VacuumEvery is how many events are stored between two looks at the
 	// summary tables' dead rows (default 200,000).
