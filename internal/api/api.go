@@ -48,6 +48,10 @@ type Config struct {
 	// CORSOrigins are the origins of the web pages that may call the API
 	// (CORS): nil, none; ["*"], any; else each scheme://host[:port].
 	CORSOrigins []string
+	// AnswerCacheBytes bounds the answer cache (cache.go): the big metric
+	// answers kept while the data version they were computed at is
+	// current. 0 turns it off.
+	AnswerCacheBytes int
 }
 
 // Server holds the handlers' dependencies.
@@ -56,6 +60,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *telemetry.HTTPMetrics
 	limits  *clientLimits // nil: no rate limit
+	answers *answerCache  // nil: no answer cache
 }
 
 // New returns the whole HTTP handler: Huma operations, docs, assets, the
@@ -132,6 +137,8 @@ func HumaConfig(version string) huma.Config {
 	// exactly the documented objects.
 	cfg.CreateHooks = nil
 	cfg.RejectUnknownQueryParameters = true
+	// Huma's JSON, with the big answers writing their own (jsonenc.go).
+	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	cfg.Tags = []*huma.Tag{
 		{Name: "metrics", Description: "JSON metrics over the stored events."},
 		{Name: "visualization", Description: "HTML charts of the same metrics."},
@@ -154,7 +161,7 @@ func Register(api huma.API, cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log}
+	s := &Server{cfg: cfg, log: cfg.Log, answers: newAnswerCache(cfg.AnswerCacheBytes)}
 	if cfg.RateLimit > 0 {
 		s.limits = newClientLimits(cfg.RateLimit, cfg.RateBurst, cfg.Now)
 	}

@@ -26,18 +26,25 @@ const cacheControl = "no-cache"
 // sends one is first checked against the current data version alone (one
 // row): when the tag still matches, nothing else is read. Otherwise the
 // answer is computed in one snapshot together with that snapshot's data
-// version, so the tag names exactly the answer sent.
+// version, so the tag names exactly the answer sent. A big answer is kept
+// in the answer cache (cache.go) under its tag and sent again, without
+// reading anything else, while the data version stays the same.
 func conditionalGet[T any](s *Server, ctx context.Context, op, ifNoneMatch string, key []string,
 	compute func(db *store.Store) (T, error)) (*metricOutput[T], error) {
 	qctx, cancel := s.queryContext(ctx)
 	defer cancel()
-	if ifNoneMatch != "" {
+	ck := answerKey(op, key)
+	if ifNoneMatch != "" || s.answers.holds(ck) {
 		v, err := s.cfg.Store.DataVersion(qctx)
 		if err != nil {
 			return nil, s.dbError(ctx, op, err)
 		}
-		if tag := s.etag(v, op, key); etagMatches(ifNoneMatch, tag) {
+		tag := s.etag(v, op, key)
+		if ifNoneMatch != "" && etagMatches(ifNoneMatch, tag) {
 			return &metricOutput[T]{Status: http.StatusNotModified, ETag: tag, CacheControl: cacheControl}, nil
+		}
+		if body, ok := s.answers.get(ck, tag); ok {
+			return &metricOutput[T]{Status: http.StatusOK, ETag: tag, CacheControl: cacheControl, Body: body.(*T)}, nil
 		}
 	}
 	var body T
@@ -57,6 +64,7 @@ func conditionalGet[T any](s *Server, ctx context.Context, op, ifNoneMatch strin
 	if ifNoneMatch != "" && etagMatches(ifNoneMatch, tag) {
 		return &metricOutput[T]{Status: http.StatusNotModified, ETag: tag, CacheControl: cacheControl}, nil
 	}
+	s.answers.put(ck, tag, &body)
 	return &metricOutput[T]{Status: http.StatusOK, ETag: tag, CacheControl: cacheControl, Body: &body}, nil
 }
 

@@ -155,6 +155,15 @@ func TestCompression(t *testing.T) {
 		if !strings.HasPrefix(c.path, "/metrics/events-total-count") && string(unzipped) != string(plain) {
 			t.Errorf("%s: the gzipped answer differs from the plain one", c.path)
 		}
+		// The static files at gzip's default level, the rest at its fastest:
+		// the header's XFL byte says which (RFC 1952: 4 the fastest, 0 other).
+		wantXFL := byte(4)
+		if strings.HasPrefix(c.path, "/assets/") {
+			wantXFL = 0
+		}
+		if len(zipped) < 10 || zipped[8] != wantXFL {
+			t.Errorf("%s: gzip XFL %d, want %d", c.path, zipped[8], wantXFL)
+		}
 		t.Logf("%s: %d bytes, %d gzipped", c.path, len(plain), len(zipped))
 	}
 	// The icon is not text: sent as it is.

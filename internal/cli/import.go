@@ -75,18 +75,21 @@ func importCommand() command {
 // importFlags are the flags of `ghevents import`.
 type importFlags struct {
 	types, since, until string
-	noPayload           bool
+	noPayload, noVacuum bool
 	batchSize, jobs     int
 	retryFor            time.Duration
 	metricsAddr         string
+	fs                  *flag.FlagSet // the flags were registered on, to tell a flag given from its default
 }
 
 func (fl *importFlags) register(fs *flag.FlagSet) {
+	fl.fs = fs
 	fs.StringVar(&fl.types, "types", "", "only these event types, comma-separated (e.g. PushEvent,WatchEvent)")
 	fs.StringVar(&fl.since, "since", "", "only events created at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")
 	fs.StringVar(&fl.until, "until", "", "only events created before this time (RFC 3339, or YYYY-MM-DD in UTC)")
 	fs.BoolVar(&fl.noPayload, "no-payload", false, "do not store the events' raw JSON (the raw column stays NULL; saves space and time)")
-	fs.IntVar(&fl.batchSize, "batch-size", 5000, "events stored per statement (1 to 100000)")
+	fs.BoolVar(&fl.noVacuum, "no-vacuum", false, "do not VACUUM the summary tables as the import bloats them (by default those holding more dead rows than live ones are vacuumed every 200,000 events stored, and at the end)")
+	fs.IntVar(&fl.batchSize, "batch-size", 0, "events stored per statement, 1 to 100000 (default 100000 with --no-payload, else 5000; a batch is also cut at 8 MiB of JSON)")
 	fs.IntVar(&fl.jobs, "jobs", 0, "files read and batches written at once, one database connection each (default min(2, DB_MAX_CONNS); at most DB_MAX_CONNS)")
 	fs.DurationVar(&fl.retryFor, "retry-for", time.Minute, "how long to retry a batch while the database is unreachable before giving up")
 	fs.StringVar(&fl.metricsAddr, "metrics-addr", "", "while the import runs, serve /healthz and /internal/metrics (import counters) on this address, e.g. :9101")
@@ -99,7 +102,7 @@ func (fl *importFlags) options(a *app, args []string) (importer.Options, error) 
 	if len(args) == 0 {
 		return importer.Options{}, usagef("give at least one SOURCE (a file, a directory, - or a URL)")
 	}
-	o := importer.Options{NoPayload: fl.noPayload, BatchSize: fl.batchSize, Jobs: fl.jobs, RetryFor: fl.retryFor, Log: a.log}
+	o := importer.Options{NoPayload: fl.noPayload, NoVacuum: fl.noVacuum, BatchSize: fl.batchSize, Jobs: fl.jobs, RetryFor: fl.retryFor, Log: a.log}
 	var err error
 	if o.Types, err = parseTypes(fl.types); err != nil {
 		return o, err
@@ -113,7 +116,10 @@ func (fl *importFlags) options(a *app, args []string) (importer.Options, error) 
 	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
 		return o, usagef("--since %s is not before --until %s", o.Since.Format(time.RFC3339), o.Until.Format(time.RFC3339))
 	}
-	if o.BatchSize < 1 || o.BatchSize > 100_000 {
+	// Not given: the importer's default (0), which depends on --no-payload.
+	batchSet := false
+	fl.fs.Visit(func(f *flag.Flag) { batchSet = batchSet || f.Name == "batch-size" })
+	if batchSet && (o.BatchSize < 1 || o.BatchSize > 100_000) {
 		return o, usagef("--batch-size %d: want 1 to 100000", o.BatchSize)
 	}
 	if o.Jobs == 0 {

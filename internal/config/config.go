@@ -60,6 +60,8 @@ type Config struct {
 	DBMaxConnLifetime time.Duration `env:"DB_MAX_CONN_LIFETIME" envDefault:"1h" desc:"a pooled connection is closed and replaced after this long" expect:"a positive duration such as 30m or 1h"`
 	QueryTimeout      time.Duration `env:"QUERY_TIMEOUT" envDefault:"5s" desc:"statement timeout of each API query" expect:"a positive duration such as 5s"`
 
+	AnswerCacheMB int `env:"ANSWER_CACHE_MB" envDefault:"64" desc:"megabytes of big metric answers (the 10,000-row export, long timelines) kept in memory and sent again while the stored events are unchanged (the data version of their ETag); 0 turns the cache off" expect:"a whole number of megabytes from 0 (off) to 65536"`
+
 	ChartMaxPoints int `env:"CHART_MAX_POINTS" envDefault:"2000" desc:"most gaps drawn per series on the time-between-events chart (the most recent; the average uses all events)" expect:"a whole number from 10 to 100000"`
 
 	Retention RetentionPeriod `env:"RETENTION" envDefault:"off" desc:"delete events older than this (by created_at), e.g. 90d or 720h; off keeps everything" expect:"off, or a duration of at least 1h such as 90d or 720h"`
@@ -416,6 +418,7 @@ func (c *Config) validate(envMap map[string]string) Errors {
 	check(c.DBMaxConns >= 1 && c.DBMaxConns <= 1000, "DBMaxConns")
 	check(c.DBMaxConnLifetime > 0, "DBMaxConnLifetime")
 	check(c.QueryTimeout > 0, "QueryTimeout")
+	check(c.AnswerCacheMB >= 0 && c.AnswerCacheMB <= 65536, "AnswerCacheMB")
 	check(c.ChartMaxPoints >= 10 && c.ChartMaxPoints <= 100_000, "ChartMaxPoints")
 	check(c.Retention == 0 || c.Retention.Duration() >= time.Hour, "Retention")
 	check(c.ShutdownGrace > 0, "ShutdownGrace")

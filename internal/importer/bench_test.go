@@ -6,11 +6,13 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -238,6 +240,12 @@ const benchIDRange = 10_000_000_000
 // keeps; what an iteration imports is deleted again after it), else a fresh
 // database holding GHEVENTS_BENCH_PRELOAD generated events (default 0),
 // imported without payload from another id range and another month.
+//
+// GHEVENTS_BENCH_KEEP=1 is for a throwaway copy of the data set, dropped
+// after the runs: nothing is deleted, neither after a run (10M rows need
+// not be deleted again) nor before it (what earlier runs stored stays, so
+// that successive runs measure a growing store; their ids repeat, so give
+// each its own GHEVENTS_BENCH_START).
 func benchStore(b *testing.B, o gen.Options) *store.Store {
 	b.Helper()
 	if u := os.Getenv("GHEVENTS_BENCH_DATABASE_URL"); u != "" {
@@ -245,11 +253,12 @@ func benchStore(b *testing.B, o gen.Options) *store.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		clearBench(b, s, o)
+		keep := os.Getenv("GHEVENTS_BENCH_KEEP") == "1"
+		if !keep {
+			clearBench(b, s, o)
+		}
 		b.Cleanup(func() {
-			// GHEVENTS_BENCH_KEEP=1: a throwaway copy of the data set, dropped
-			// after the run, need not have 10M rows deleted again.
-			if os.Getenv("GHEVENTS_BENCH_KEEP") != "1" {
+			if !keep {
 				clearBench(b, s, o)
 			}
 			s.Close()
@@ -369,11 +378,24 @@ func benchOptions(b *testing.B) gen.Options {
 	return o
 }
 
+// benchLog logs the importer's messages (the VACUUMs it runs) through b.
+func benchLog(b *testing.B) *slog.Logger {
+	return slog.New(slog.NewTextHandler(benchWriter{b}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type benchWriter struct{ b *testing.B }
+
+func (w benchWriter) Write(p []byte) (int, error) {
+	w.b.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
 // BenchmarkImport imports a generated GH Archive-shaped .json.gz of
 // GHEVENTS_BENCH_EVENTS events, with and without --no-payload, and reports
 // events/s and the peak Go heap. GHEVENTS_BENCH_VARIANTS=no-payload runs
 // one of the two; GHEVENTS_BENCH_BATCH sets the events per statement
-// (ghevents import --batch-size; default 5,000).
+// (ghevents import --batch-size; default 100,000 without payload, 5,000 with); GHEVENTS_BENCH_NO_VACUUM=1
+// imports without the VACUUM of the summary tables (--no-vacuum).
 func BenchmarkImport(b *testing.B) {
 	o := benchOptions(b)
 	n := o.Events
@@ -400,7 +422,8 @@ func BenchmarkImport(b *testing.B) {
 				stop := heapPeak()
 				stopRates := perMillion(b, s, o)
 				start := time.Now()
-				sum, err := importer.New(s, importer.Options{NoPayload: noPayload, BatchSize: int(benchEvents(b, "GHEVENTS_BENCH_BATCH", 0))}).Run(context.Background(), []string{archive})
+				sum, err := importer.New(s, importer.Options{NoPayload: noPayload, BatchSize: int(benchEvents(b, "GHEVENTS_BENCH_BATCH", 0)),
+					NoVacuum: os.Getenv("GHEVENTS_BENCH_NO_VACUUM") == "1", Log: benchLog(b)}).Run(context.Background(), []string{archive})
 				elapsed += time.Since(start)
 				stopRates()
 				peak = max(peak, stop())

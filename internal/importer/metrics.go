@@ -20,6 +20,9 @@ type Metrics struct {
 	// refused; BytesRead the bytes of the sources read (compressed bytes
 	// for gzip).
 	BadLines, BytesRead prometheus.Counter
+	// Vacuums counts the VACUUMs of summary tables the import ran, and
+	// VacuumSeconds the time they took (see Options.NoVacuum).
+	Vacuums, VacuumSeconds prometheus.Counter
 }
 
 // NewMetrics makes an import's metrics and registers them on reg (nil:
@@ -40,6 +43,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Filtered:        counter("filtered_events_total", "Events left out by --types, --since or --until, counted when their file is finished."),
 		BadLines:        counter("bad_lines_total", "Lines that are not events, and events PostgreSQL refused."),
 		BytesRead:       counter("bytes_read_total", "Bytes of the sources read (compressed bytes for gzip)."),
+		Vacuums:         counter("vacuums_total", "VACUUMs of summary tables run during the import."),
+		VacuumSeconds:   counter("vacuum_seconds_total", "Time the VACUUMs of summary tables took."),
 	}
 	// Every outcome is exposed from the start, at zero.
 	for _, outcome := range []string{"imported", "bad", "interrupted"} {
@@ -47,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Files, m.FilesInProgress, m.Lines, m.EventsRead, m.EventsStored, m.Duplicates,
-			m.Filtered, m.BadLines, m.BytesRead)
+			m.Filtered, m.BadLines, m.BytesRead, m.Vacuums, m.VacuumSeconds)
 	}
 	return m
 }

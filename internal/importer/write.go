@@ -50,6 +50,7 @@ func (r *run) settle(b *batch, ok bool, stored int64, rejected []BadLine) {
 	f.ok[b.seq] = ok
 	f.res.Stored += stored
 	f.stored.Add(stored)
+	r.vacuum.stored(r.storedTotal.Add(stored), stored)
 	f.metrics.EventsStored.Add(float64(stored))
 	for _, bl := range rejected {
 		f.addBad(r.im.o.Log, bl.Line, bl.Reason)

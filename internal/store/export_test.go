@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,3 +23,8 @@ func (s *Store) InsertOnConflictForTest(ctx context.Context, events []model.Even
 // to which TopReposIn counts the window's events per repository instead of
 // reading the recency summary; -1: always the summary when it applies.
 func (s *Store) SetAggregateEventsForTest(n int64) { s.aggregateEvents = n }
+
+// SummaryTablesForTest are the tables VacuumSummaries knows how to vacuum.
+func (s *Store) SummaryTablesForTest() []string {
+	return slices.Sorted(maps.Keys(s.summaryVacuums()))
+}

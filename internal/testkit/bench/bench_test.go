@@ -12,6 +12,10 @@ package bench
 //	BenchmarkLegacy/<variant>          the Python service's approach on the same
 //	                                   data (fetch every row, compute in Go)
 //
+// GHEVENTS_BENCH_SERVE_ENV adds settings to the server's environment
+// (space-separated NAME=value): ANSWER_CACHE_MB=0 measures the big answers
+// computed afresh on every request instead of sent from the answer cache.
+//
 // make bench runs them; see BENCHMARKS.md.
 
 import (
@@ -22,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,7 +79,10 @@ func setup(b *testing.B) *fixture {
 			return
 		}
 		root, _ := filepath.Abs("../../..")
-		srv, err := StartServer(ctx, testkit.FreeAddr(b), root, ds.URL, filepath.Join(os.TempDir(), fmt.Sprintf("ghevents-bench-serve-%d.log", events)))
+		// GHEVENTS_BENCH_SERVE_ENV: settings of the server, such as
+		// ANSWER_CACHE_MB=0 to measure every answer computed afresh.
+		srv, err := StartServer(ctx, testkit.FreeAddr(b), root, ds.URL, filepath.Join(os.TempDir(), fmt.Sprintf("ghevents-bench-serve-%d.log", events)),
+			strings.Fields(os.Getenv("GHEVENTS_BENCH_SERVE_ENV"))...)
 		if err != nil {
 			fixErr = err
 			return
