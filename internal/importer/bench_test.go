@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/ghevents/ghevents/internal/importer"
-	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
 	"github.com/ghevents/ghevents/internal/testkit/gen"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
@@ -485,51 +487,6 @@ func BenchmarkGenerate(b *testing.B) {
 	b.SetBytes(bytes / int64(max(b.N, 1)))
 }
 
-// BenchmarkImportSourceSummary is what the per-hour source summary of
-// /metrics/coverage (hourly_source_counts, kept by the statement trigger
-// events_summaries_sources_insert) costs the import: the same generated
-// file imported as the GH Archive follower does (source archive, without
-// payload unless GHEVENTS_BENCH_PAYLOAD is set) into two fresh databases,
-// one with the trigger and one with it disabled, alternating in every
-// iteration (so both see the same load on a shared machine).
-func BenchmarkImportSourceSummary(b *testing.B) {
-	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
-	noPayload := os.Getenv("GHEVENTS_BENCH_PAYLOAD") == ""
-	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
-	archive, _, _ := benchFiles(b, o)
-	with, without := store.New(testdb.New(b)), store.New(testdb.New(b))
-	if _, err := without.Pool().Exec(context.Background(), `ALTER TABLE events DISABLE TRIGGER events_summaries_sources_insert`); err != nil {
-		b.Fatal(err)
-	}
-	var elapsed [2]time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for k, s := range []*store.Store{with, without} {
-			if i > 0 {
-				clearBench(b, s, o)
-			}
-			start := time.Now()
-			sum, err := importer.New(s, importer.Options{NoPayload: noPayload, Source: model.SourceArchive}).Run(context.Background(), []string{archive})
-			elapsed[k] += time.Since(start)
-			if err != nil || sum.Stored != n {
-				b.Fatalf("stored %d of %d: %v", sum.Stored, n, err)
-			}
-		}
-	}
-	b.StopTimer()
-	for k, s := range []*store.Store{with, without} {
-		var rows int64
-		if err := s.Pool().QueryRow(context.Background(), `SELECT coalesce(sum(events), 0)::bigint FROM hourly_source_counts`).Scan(&rows); err != nil {
-			b.Fatal(err)
-		}
-		if want := []int64{n, 0}[k]; rows != want {
-			b.Fatalf("hourly_source_counts sums to %d, want %d", rows, want)
-		}
-	}
-	b.ReportMetric(float64(n)*float64(b.N)/elapsed[0].Seconds(), "events/s-summary")
-	b.ReportMetric(float64(n)*float64(b.N)/elapsed[1].Seconds(), "events/s-no-summary")
-}
-
 // genMonths are times in every month the generated events fall in (the
 // generator's defaults filled in).
 func genMonths(o gen.Options) []time.Time {
@@ -547,81 +504,88 @@ func genMonths(o gen.Options) []time.Time {
 	return append(out, start.Add(span))
 }
 
-// BenchmarkImportTimelineCost is what issue 16's write-side additions cost
-// the import: the same generated file (GHEVENTS_BENCH_EVENTS events,
-// without payload, as BenchmarkImport's no-payload variant) imported into
-// fresh databases that each keep less of them, alternating in every
-// iteration, each iteration starting with the next one (so all see the
-// same load on a shared machine):
+// BenchmarkImportSummaryCost is what the upkeep of the summaries costs the
+// import into an empty store: the same generated events without payload
+// imported (as BenchmarkImport/no-payload) into a fresh database of each
+// schema in turn, each iteration starting with the next one:
+//   - "013": migrations up to 013 (five statement triggers on events, the
+//     recency in a table of its own, repo_recent_events);
+//   - "014": the whole schema (one summary trigger, the recency in
+//     repo_type_counts);
+//   - "no-summaries": the whole schema with events_summaries_insert
+//     disabled (the four B-trees and the version trigger: the floor).
 //
-//	all:                the schema as it is
-//	no-recent:          the recency summary's trigger (012) disabled
-//	no-recent-minutes:  the minute summary's too
-//	no-recent-minutes-008: and events_type_created_idx as before 008
-//	                    (INCLUDE (action), without repo_key)
-//
-// Each against the next is the cost of one addition.
-func BenchmarkImportTimelineCost(b *testing.B) {
+// Every import gets a database of its own, made outside the timer.
+func BenchmarkImportSummaryCost(b *testing.B) {
 	n := benchEvents(b, "GHEVENTS_BENCH_EVENTS", 100_000)
 	o := gen.Options{Seed: 1, Events: n, FirstID: benchFirstID}
 	archive, _, _ := benchFiles(b, o)
+	ctx := context.Background()
+	at13 := func() *store.Store {
+		url := testdb.Empty(b)
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := store.MigrateTo(ctx, conn, 13, nil); err != nil {
+			b.Fatal(err)
+		}
+		pool, err := pgxpool.New(ctx, url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(pool.Close)
+		return store.New(pool)
+	}
 	variants := []struct {
-		name     string
-		disabled []string
-		pre008   bool
+		name  string
+		fresh func() *store.Store
+		// check is a query of one row of two counts that are both
+		// greater than 0 exactly when the variant kept its summaries.
+		check string
 	}{
-		{"all", nil, false},
-		{"no-recent", []string{"events_summaries_timeline_recent_insert"}, false},
-		{"no-recent-minutes", []string{"events_summaries_timeline_recent_insert", "events_summaries_timeline_insert"}, false},
-		{"no-recent-minutes-008", []string{"events_summaries_timeline_recent_insert", "events_summaries_timeline_insert"}, true},
-	}
-	stores := make([]*store.Store, len(variants))
-	for k, v := range variants {
-		stores[k] = store.New(testdb.New(b))
-		for _, tg := range v.disabled {
-			if _, err := stores[k].Pool().Exec(context.Background(), `ALTER TABLE events DISABLE TRIGGER `+tg); err != nil {
+		{"013", at13, `SELECT (SELECT count(*) FROM event_minute_counts), (SELECT count(*) FROM repo_recent_events WHERE prev_at IS NOT NULL)`},
+		{"014", func() *store.Store { return store.New(testdb.New(b)) },
+			`SELECT (SELECT count(*) FROM event_minute_counts), (SELECT count(*) FROM repo_type_counts WHERE prev_at IS NOT NULL)`},
+		{"no-summaries", func() *store.Store {
+			s := store.New(testdb.New(b))
+			if _, err := s.Pool().Exec(ctx, `ALTER TABLE events DISABLE TRIGGER events_summaries_insert`); err != nil {
 				b.Fatal(err)
 			}
-		}
-		if v.pre008 {
-			if _, err := stores[k].Pool().Exec(context.Background(), `DROP INDEX events_type_created_idx;
-				CREATE INDEX events_type_created_idx ON events (type, created_at) INCLUDE (action)`); err != nil {
-				b.Fatal(err)
-			}
-		}
+			return s
+		}, `SELECT (SELECT count(*) FROM event_minute_counts), (SELECT count(*) FROM repo_type_counts)`},
 	}
-	elapsed := make([]time.Duration, len(stores))
+	elapsed := make([]time.Duration, len(variants))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		for j := range stores {
-			k := (i + j) % len(stores)
-			s := stores[k]
-			if i > 0 {
-				b.StopTimer()
-				clearBench(b, s, o)
-				b.StartTimer()
-			}
+		for j := range variants {
+			k := (i + j) % len(variants)
+			b.StopTimer()
+			s := variants[k].fresh()
+			b.StartTimer()
 			start := time.Now()
-			sum, err := importer.New(s, importer.Options{NoPayload: true}).Run(context.Background(), []string{archive})
+			sum, err := importer.New(s, importer.Options{NoPayload: true}).Run(ctx, []string{archive})
 			took := time.Since(start)
 			elapsed[k] += took
 			if err != nil || sum.Stored != n {
 				b.Fatalf("%s: stored %d of %d: %v", variants[k].name, sum.Stored, n, err)
 			}
+			b.StopTimer()
+			var minutes, repos int64
+			if err := s.Pool().QueryRow(ctx, variants[k].check).Scan(&minutes, &repos); err != nil {
+				b.Fatal(err)
+			}
+			if kept := variants[k].name != "no-summaries"; (minutes > 0) != kept || (repos > 0) != kept {
+				b.Fatalf("%s: %d minutes, %d repositories in the summaries", variants[k].name, minutes, repos)
+			}
+			b.StartTimer()
 			b.Logf("iteration %d, %s: %.0f events/s", i, variants[k].name, float64(n)/took.Seconds())
 		}
 	}
 	b.StopTimer()
-	for k, s := range stores {
-		var minutes, recent int64
-		if err := s.Pool().QueryRow(context.Background(), `SELECT (SELECT coalesce(sum(events), 0)::bigint FROM event_minute_counts),
-			(SELECT count(*) FROM repo_recent_events)`).Scan(&minutes, &recent); err != nil {
-			b.Fatal(err)
-		}
-		if (minutes == n) != (len(variants[k].disabled) < 2) || (recent > 0) != (len(variants[k].disabled) == 0) {
-			b.Fatalf("%s: event_minute_counts sums to %d of %d, repo_recent_events has %d rows", variants[k].name, minutes, n, recent)
-		}
-		b.ReportMetric(float64(n)*float64(b.N)/elapsed[k].Seconds(), "events/s-"+variants[k].name)
+	for k, v := range variants {
+		b.ReportMetric(float64(n)*float64(b.N)/elapsed[k].Seconds(), "events/s-"+v.name)
 	}
 }
 
@@ -636,8 +600,7 @@ func BenchmarkCopyFloor(b *testing.B) {
 	n := o.Events
 	_, _, csvBare := benchFiles(b, o, "no-payload")
 	indexes := []string{"events_created_idx", "events_type_created_idx", "events_repo_type_created_idx"}
-	triggers := []string{"events_summaries_insert", "events_summaries_sources_insert",
-		"events_summaries_timeline_insert", "events_summaries_timeline_recent_insert", "events_version_insert"}
+	triggers := []string{"events_summaries_insert", "events_version_insert"}
 	steps := []struct {
 		name              string
 		indexes, triggers int // how many of each list the step keeps
@@ -647,10 +610,7 @@ func BenchmarkCopyFloor(b *testing.B) {
 		{"pk+created+type_created_idx", 2, 0},
 		{"four-btrees", 3, 0},
 		{"four-btrees+summaries", 3, 1},
-		{"four-btrees+summaries+sources", 3, 2},
-		{"four-btrees+summaries+sources+minutes", 3, 3},
-		{"four-btrees+summaries+sources+minutes+recent", 3, 4},
-		{"whole-schema", 3, 5},
+		{"whole-schema", 3, 2},
 	}
 	for _, st := range steps {
 		b.Run(st.name, func(b *testing.B) {

@@ -166,9 +166,9 @@ LEFT JOIN events o ON (o.id, o.created_at) = (
 -- RecentRepeatCount is how many repositories have two events or more of a
 -- type created at or after since (the window reaching the newest stored
 -- event): the pairs whose second newest event is that recent, counted in
--- repo_recent_prev_idx alone.
+-- repo_type_counts_prev_idx alone.
 SELECT count(*)::bigint AS repos
-FROM repo_recent_events r
+FROM repo_type_counts r
 WHERE r.type = @event_type::text AND r.prev_at >= @since::timestamptz;
 
 -- name: WindowTopCandidates :many

@@ -136,17 +136,11 @@ type RepoCountHistogram struct {
 	Repos  int64
 }
 
-type RepoRecentEvent struct {
-	Type    string
-	RepoKey string
-	LastAt  time.Time
-	PrevAt  *time.Time
-}
-
 type RepoTypeCount struct {
 	Type       string
 	RepoKey    string
 	RepoName   string
 	NameSeenAt time.Time
 	Events     int64
+	PrevAt     *time.Time
 }

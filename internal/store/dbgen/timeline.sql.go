@@ -30,7 +30,7 @@ func (q *Queries) NewestOfType(ctx context.Context, eventType string) (*time.Tim
 
 const recentRepeatCount = `-- name: RecentRepeatCount :one
 SELECT count(*)::bigint AS repos
-FROM repo_recent_events r
+FROM repo_type_counts r
 WHERE r.type = $1::text AND r.prev_at >= $2::timestamptz
 `
 
@@ -42,7 +42,7 @@ type RecentRepeatCountParams struct {
 // RecentRepeatCount is how many repositories have two events or more of a
 // type created at or after since (the window reaching the newest stored
 // event): the pairs whose second newest event is that recent, counted in
-// repo_recent_prev_idx alone.
+// repo_type_counts_prev_idx alone.
 func (q *Queries) RecentRepeatCount(ctx context.Context, arg RecentRepeatCountParams) (int64, error) {
 	row := q.db.QueryRow(ctx, recentRepeatCount, arg.EventType, arg.Since)
 	var repos int64
