@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ghevents/ghevents/internal/devdb"
 )
 
 func readFile(t *testing.T, name string) string {
@@ -58,6 +60,15 @@ func TestComposeFile(t *testing.T) {
 	if s["db"].Image != "postgres:15" || s["db"].Healthcheck == nil || len(s["db"].Volumes) != 1 ||
 		!strings.HasPrefix(s["db"].Volumes[0], "pgdata:") || compose.Volumes["pgdata"] == nil && !hasKey(compose.Volumes, "pgdata") {
 		t.Errorf("db: want postgres:15 with a healthcheck and the named volume pgdata: %+v", s["db"])
+	}
+	// The server is sized for a big store as the private cluster is
+	// (devdb.BigStoreSettings), with 1 GB of buffers.
+	want := []string{"postgres"}
+	for _, set := range devdb.BigStoreSettings(4 << 30) {
+		want = append(want, "-c", set)
+	}
+	if got := strings.Join(s["db"].Command, " "); got != strings.Join(want, " ") {
+		t.Errorf("db command %q, want %q", got, strings.Join(want, " "))
 	}
 	if strings.Join(s["migrate"].Command, " ") != "migrate up" || s["migrate"].DependsOn["db"]["condition"] != "service_healthy" ||
 		s["migrate"].Restart != "no" {

@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,6 +60,11 @@ type Config struct {
 	// read-only, replaying what the primary writes. It shares the
 	// primary's superuser password.
 	StandbyOf *Cluster
+	// Settings are server settings ("name=value") given on the command
+	// line of every start this process makes (`postgres -c name=value`),
+	// so they hold whatever postgresql.conf says; a server already running
+	// keeps its own. nil: PostgreSQL's defaults.
+	Settings []string
 	// Log receives a line for each thing done (nil: discarded).
 	Log *slog.Logger
 }
@@ -81,6 +87,10 @@ func StartCluster(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("private PostgreSQL: no folder given for the cluster")
 	}
+	opts, err := serverOptions(cfg.Settings)
+	if err != nil {
+		return nil, err
+	}
 	binDir, err := FindBinDir()
 	if err != nil {
 		return nil, err
@@ -99,7 +109,7 @@ func StartCluster(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := c.ensureCluster(ctx, cfg.StandbyOf); err != nil {
 		return nil, err
 	}
-	if err := c.ensureRunning(ctx, cfg.Port); err != nil {
+	if err := c.ensureRunning(ctx, cfg.Port, opts); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -236,7 +246,7 @@ func (c *Cluster) ensureCluster(ctx context.Context, primary *Cluster) error {
 
 // ensureRunning starts the server on port (0: a free one) unless it
 // already runs.
-func (c *Cluster) ensureRunning(ctx context.Context, port int) error {
+func (c *Cluster) ensureRunning(ctx context.Context, port int, opts string) error {
 	if p, ok := c.runningPort(); ok {
 		c.port = p
 		return nil
@@ -252,7 +262,7 @@ func (c *Cluster) ensureRunning(ctx context.Context, port int) error {
 	// pg_ctl runs to its end even when ctx ends meanwhile (at most its own
 	// 60 s): killed half-way it would leave a server nobody stops.
 	if _, err := c.run(context.WithoutCancel(ctx), "pg_ctl", "start", "-D", c.dataDir(), "-l", logFile, "-w", "-t", "60",
-		"-o", "-p "+strconv.Itoa(port)); err != nil {
+		"-o", "-p "+strconv.Itoa(port)+opts); err != nil {
 		if _, running := c.runningPort(); running {
 			c.started = true
 			_ = c.Stop(context.WithoutCancel(ctx))
@@ -265,6 +275,22 @@ func (c *Cluster) ensureRunning(ctx context.Context, port int) error {
 		return err
 	}
 	return nil
+}
+
+// settingRE is what a setting may look like: pg_ctl hands -o to a shell,
+// so nothing that a shell would read as more than one word.
+var settingRE = regexp.MustCompile(`^[a-z_]+=[A-Za-z0-9_.]+$`)
+
+// serverOptions turns settings into the options pg_ctl passes to postgres.
+func serverOptions(settings []string) (string, error) {
+	var b strings.Builder
+	for _, s := range settings {
+		if !settingRE.MatchString(s) {
+			return "", fmt.Errorf("private PostgreSQL: setting %q: want name=value, the value letters, digits, '_' or '.'", s)
+		}
+		b.WriteString(" -c " + s)
+	}
+	return b.String(), nil
 }
 
 // runningPort reads the port of a running server from postmaster.pid.

@@ -135,6 +135,18 @@ func TestStartServeStop(t *testing.T) {
 	if db != devdb.Database || events != 0 {
 		t.Fatalf("got database %q with %d events; want %q with 0", db, events, devdb.Database)
 	}
+	// The server runs with the big-store settings (worked out here from
+	// /proc/meminfo, not by BigStoreSettings).
+	var buffers, walSize int64
+	var timeout, compression string
+	if err := conn.QueryRow(ctx, `SELECT pg_size_bytes(current_setting('shared_buffers')), pg_size_bytes(current_setting('max_wal_size')),
+		current_setting('checkpoint_timeout'), current_setting('wal_compression')`).Scan(&buffers, &walSize, &timeout, &compression); err != nil {
+		t.Fatalf("settings: %v", err)
+	}
+	if want := quarterOfMemory(t); buffers != want || walSize != 8<<30 || timeout != "15min" || compression != "lz4" {
+		t.Fatalf("shared_buffers %d, max_wal_size %d, checkpoint_timeout %s, wal_compression %s; want %d, %d, 15min, lz4",
+			buffers, walSize, timeout, compression, want, int64(8<<30))
+	}
 	conn.Close(ctx)
 
 	// A second start while it runs adopts the server and does not stop it.
@@ -425,6 +437,64 @@ func TestStandby(t *testing.T) {
 	for _, c := range []*devdb.Cluster{primary, standby} {
 		if _, err := os.Stat(filepath.Join(c.Dir(), "data", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: postmaster.pid left after Stop (err=%v)", c.Dir(), err)
+		}
+	}
+}
+
+// quarterOfMemory is a quarter of MemTotal in /proc/meminfo, in whole MB,
+// within 128 MB and 8 GB.
+func quarterOfMemory(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Skipf("no /proc/meminfo: %v", err)
+	}
+	var kb int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "MemTotal:") {
+			kb, err = strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mb := min(max(kb/4/1024, 128), 8192)
+	return mb << 20
+}
+
+func TestBigStoreSettings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		mem  int64
+		want string
+	}{
+		{0, "shared_buffers=128MB"},             // unknown: the floor
+		{256 << 20, "shared_buffers=128MB"},     // a quarter is 64 MB: the floor
+		{2 << 30, "shared_buffers=512MB"},       // a quarter
+		{24 << 30, "shared_buffers=6144MB"},     // this machine's kind
+		{64 << 30, "shared_buffers=8192MB"},     // the ceiling
+		{(3 << 30) + 5, "shared_buffers=768MB"}, // whole MB
+	} {
+		got := devdb.BigStoreSettings(c.mem)
+		want := []string{c.want, "max_wal_size=8GB", "checkpoint_timeout=15min", "wal_compression=lz4"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("BigStoreSettings(%d) = %q, want %q", c.mem, got, want)
+		}
+	}
+}
+
+// TestSettingThatIsNotOne: a setting a shell would split, or without a
+// value, is refused before anything is made.
+func TestSettingThatIsNotOne(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"work_mem", "work_mem=4MB; rm -rf /", "work_mem='4MB'", "Work_Mem=4MB", "work_mem="} {
+		dir := filepath.Join(t.TempDir(), "c")
+		_, err := devdb.StartCluster(context.Background(), devdb.Config{Dir: dir, Settings: []string{s}})
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(s)) {
+			t.Errorf("setting %q: err = %v, want one naming it", s, err)
+		}
+		if _, statErr := os.Stat(dir); !os.IsNotExist(statErr) {
+			t.Errorf("setting %q: the folder was made (%v)", s, statErr)
 		}
 	}
 }

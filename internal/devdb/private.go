@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -59,7 +60,7 @@ func StartPrivate(ctx context.Context, cfg PrivateConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := StartCluster(ctx, Config{Dir: dir, Log: log})
+	c, err := StartCluster(ctx, Config{Dir: dir, Log: log, Settings: BigStoreSettings(memTotal())})
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +71,51 @@ func StartPrivate(ctx context.Context, cfg PrivateConfig) (*Cluster, error) {
 	log.Info("using private PostgreSQL cluster", slog.String("dir", c.dir), slog.Int("port", c.port),
 		slog.String("database", Database), slog.Bool("started_here", c.started))
 	return c, nil
+}
+
+// BigStoreSettings are the server settings of ghevents' private cluster,
+// for a machine with mem bytes of memory (0: unknown). PostgreSQL's
+// defaults are sized for a small machine: with 128 MB of shared buffers
+// and a checkpoint at every 1 GB of WAL, an import into a store of
+// millions of events checkpointed every 3 seconds and wrote each page it
+// touched whole into the WAL again (20 KB of WAL per event; BENCHMARKS.md,
+// "Server settings"):
+//   - shared_buffers: a quarter of the memory (PostgreSQL's own advice),
+//     at least 128 MB and at most 8 GB;
+//   - max_wal_size 8 GB and checkpoint_timeout 15 min: checkpoints far
+//     apart, so a page written often is written whole once per checkpoint;
+//   - wal_compression lz4: the full pages that are written are compressed.
+//
+// docker-compose.yml gives its server the same, with 1 GB of buffers.
+func BigStoreSettings(mem int64) []string {
+	const mb = 1 << 20
+	buffers := min(max(mem/4, 128*mb), 8192*mb) / mb
+	return []string{
+		fmt.Sprintf("shared_buffers=%dMB", buffers),
+		"max_wal_size=8GB",
+		"checkpoint_timeout=15min",
+		"wal_compression=lz4",
+	}
+}
+
+// memTotal is the machine's memory in bytes from /proc/meminfo (Linux), 0
+// where it cannot be read.
+func memTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest) // "24521124 kB"
+			if len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // privateDir chooses the cluster's folder (see StartPrivate).

@@ -38,7 +38,6 @@ func (s *Store) summaryVacuums() map[string]func(context.Context) error {
 		"repo_count_histogram": s.q.VacuumRepoCountHistogram,
 		"hourly_source_counts": s.q.VacuumHourlySourceCounts,
 		"event_minute_counts":  s.q.VacuumEventMinuteCounts,
-		"repo_recent_events":   s.q.VacuumRepoRecentEvents,
 		"data_version":         s.q.VacuumDataVersion,
 	}
 }

@@ -37,9 +37,6 @@ VACUUM (SKIP_LOCKED, TRUNCATE false) hourly_source_counts;
 -- name: VacuumEventMinuteCounts :exec
 VACUUM (SKIP_LOCKED, TRUNCATE false) event_minute_counts;
 
--- name: VacuumRepoRecentEvents :exec
-VACUUM (SKIP_LOCKED, TRUNCATE false) repo_recent_events;
-
 -- name: VacuumDataVersion :exec
 VACUUM (SKIP_LOCKED, TRUNCATE false) data_version;
 

@@ -129,15 +129,6 @@ func (q *Queries) VacuumRepoCountHistogram(ctx context.Context) error {
 	return err
 }
 
-const vacuumRepoRecentEvents = `-- name: VacuumRepoRecentEvents :exec
-VACUUM (SKIP_LOCKED, TRUNCATE false) repo_recent_events
-`
-
-func (q *Queries) VacuumRepoRecentEvents(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, vacuumRepoRecentEvents)
-	return err
-}
-
 const vacuumRepoTypeCounts = `-- name: VacuumRepoTypeCounts :exec
 VACUUM (SKIP_LOCKED, TRUNCATE false) repo_type_counts
 `
