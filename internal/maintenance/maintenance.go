@@ -1,7 +1,7 @@
 // Package maintenance runs the store's upkeep that no write does on its
 // own: for now, keeping the ranking index of repo_type_counts packed
-// (store.MaintainRankIndex). It runs on the poller leader, so one process
-// does it at a time.
+// (store.MaintainRankIndex). Run runs on the poller leader; the importer
+// runs a Round at the end of an import.
 package maintenance
 
 import (
@@ -54,10 +54,15 @@ func Run(ctx context.Context, s *store.Store, cfg Config) error {
 	}
 }
 
-// Round runs store.MaintainRankIndex once, within timeout, and logs what it
-// did; an error is logged (unless ctx ended), not returned: the metrics stay
+// Keeper keeps the ranking index packed: *store.Store.
+type Keeper interface {
+	MaintainRankIndex(ctx context.Context, rule store.RankIndexRule) (store.RankIndexReport, error)
+}
+
+// Round runs MaintainRankIndex once, within timeout, and logs what it did;
+// an error is logged (unless ctx ended), not returned: the metrics stay
 // exact without the rebuild, only slower.
-func Round(ctx context.Context, s *store.Store, rule store.RankIndexRule, timeout time.Duration, log *slog.Logger) {
+func Round(ctx context.Context, s Keeper, rule store.RankIndexRule, timeout time.Duration, log *slog.Logger) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rep, err := s.MaintainRankIndex(rctx, rule)
