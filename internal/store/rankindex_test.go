@@ -201,13 +201,17 @@ func blockWriters(t *testing.T, ctx context.Context, pool *pgxpool.Pool) (releas
 }
 
 // cancelWhenBuilding waits until a REINDEX of repo_type_counts has made its
-// three new indexes and cancels it (pg_cancel_backend: the statement is
-// cancelled, as by a client going away or an operator).
-func cancelWhenBuilding(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
+// three new indexes, runs during (if not nil), and cancels it
+// (pg_cancel_backend: the statement is cancelled, as by a client going away
+// or an operator).
+func cancelWhenBuilding(t *testing.T, ctx context.Context, pool *pgxpool.Pool, during func()) {
 	t.Helper()
 	testkit.WaitFor(t, 10*time.Second, "the REINDEX's new indexes", func() bool {
 		return len(leftovers(t, ctx, pool)) == 3
 	})
+	if during != nil {
+		during()
+	}
 	var cancelled bool
 	if err := pool.QueryRow(ctx, `SELECT bool_or(pg_cancel_backend(pid)) FROM pg_stat_activity
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%REINDEX TABLE CONCURRENTLY repo_type_counts%'`).Scan(&cancelled); err != nil || !cancelled {
@@ -231,7 +235,7 @@ func TestMaintainRankIndexDropsAnEarlierInterruptedRebuild(t *testing.T) {
 		_, err := pool.Exec(ctx, `REINDEX TABLE CONCURRENTLY repo_type_counts`)
 		done <- err
 	}()
-	cancelWhenBuilding(t, ctx, pool)
+	cancelWhenBuilding(t, ctx, pool, nil)
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "canceling statement") {
 		t.Fatalf("the REINDEX: %v; want it cancelled", err)
 	}
@@ -275,7 +279,19 @@ func TestMaintainRankIndexCleansUpItsInterruptedRebuild(t *testing.T) {
 		rep, err := s.MaintainRankIndex(ctx, store.RankIndexRule{}) // always rebuilds
 		done <- result{rep, err}
 	}()
-	cancelWhenBuilding(t, ctx, pool)
+	// While the rebuild runs (here: waits for the writer), queries and
+	// other writers go on: each within a second.
+	cancelWhenBuilding(t, ctx, pool, func() {
+		qctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if _, _, err := s.TopRepos(qctx, "PushEvent", 1, 10000); err != nil {
+			t.Errorf("a query during the rebuild: %v", err)
+		}
+		if n, err := s.InsertEvents(qctx, []model.Event{{ID: 1 << 40, Type: "WatchEvent", RepoID: 1, RepoName: "o/r0001",
+			CreatedAt: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)}}); err != nil || n != 1 {
+			t.Errorf("a write during the rebuild: %d, %v", n, err)
+		}
+	})
 	// The clean-up waits for its lock 50 ms at a time while the writer
 	// runs on.
 	time.Sleep(300 * time.Millisecond)
@@ -295,6 +311,7 @@ func TestMaintainRankIndexCleansUpItsInterruptedRebuild(t *testing.T) {
 		t.Errorf("indexes after:\n %v\nwant\n %v", got, defs)
 	}
 	rankingIs(t, ctx, s, want)
+	testdb.SummariesMatch(t, ctx, pool)
 }
 
 // One session at a time: while another holds the job's lock, a look is
