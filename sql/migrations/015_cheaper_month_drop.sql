@@ -12,8 +12,10 @@
 --
 -- Functions only: the migration takes no lock beyond a moment's.
 
+-- work_mem: the joins below pair millions of rows on a large store (as
+-- migration 014's did); the SET holds for the function's run only.
 CREATE OR REPLACE FUNCTION events_drop_partition(p_name text) RETURNS bigint
-LANGUAGE plpgsql SET TimeZone = 'UTC' AS $fn$
+LANGUAGE plpgsql SET TimeZone = 'UTC' SET work_mem = '256MB' AS $fn$
 DECLARE
     b record;
     n bigint;
