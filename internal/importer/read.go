@@ -3,7 +3,6 @@ package importer
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghevents/ghevents/internal/github"
@@ -191,6 +191,8 @@ func (rd *reader) open(r *run, f *fileState) (lines io.Reader, closeAll func(), 
 	}
 	in := bufio.NewReaderSize(countingReader{r: body, n: &f.bytes, total: f.metrics.BytesRead}, 256<<10)
 	if magic, _ := in.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		// klauspost/compress's gzip, not the standard library's: the same
+		// format and errors, a quarter less CPU an event (BenchmarkGunzip).
 		zr, err := gzip.NewReader(in)
 		if err != nil {
 			closeBody()
