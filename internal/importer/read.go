@@ -117,7 +117,10 @@ func (r *run) newBatch(f *fileState) *batch {
 	select {
 	case b = <-r.free:
 	default:
-		b = &batch{}
+		// Room for a whole batch from the start: growing the slices to
+		// 100,000 events copies them a dozen times over.
+		n := min(r.im.o.BatchSize, defaultBatchSizeNoPayload)
+		b = &batch{events: make([]model.Event, 0, n), lines: make([]int64, 0, n)}
 	}
 	b.file = f
 	b.events = b.events[:0]
