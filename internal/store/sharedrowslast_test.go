@@ -42,10 +42,14 @@ func summaryOrder(t *testing.T, ctx context.Context, pool *pgxpool.Pool, fn stri
 	return out
 }
 
-// TestMigrationSharedRowsLast fills a store at 014, migrates it to 015
-// (the same summary work, the per-repository counts first), and checks
-// that every summary equals a recount from events after it, after inserts,
-// the duplicate path and deletes on 015, down to 014 and up again.
+// The migration that puts the shared summary rows last, and the one
+// before it (the order of 014).
+const sharedRowsLast, beforeSharedRowsLast = 15, 14
+
+// TestMigrationSharedRowsLast fills a store at the version before the
+// migration, migrates it (the same summary work, the per-repository counts
+// first), and checks that every summary equals a recount from events after
+// it, after inserts, the duplicate path and deletes, down and up again.
 func TestMigrationSharedRowsLast(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -55,7 +59,7 @@ func TestMigrationSharedRowsLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if err := store.MigrateTo(ctx, conn, 14, nil); err != nil {
+	if err := store.MigrateTo(ctx, conn, beforeSharedRowsLast, nil); err != nil {
 		t.Fatal(err)
 	}
 	pool, err := pgxpool.New(ctx, url)
@@ -90,21 +94,21 @@ func TestMigrationSharedRowsLast(t *testing.T) {
 	old := []string{"event_type_counts", "event_hourly_counts", "repo_type_counts", "hourly_source_counts", "event_minute_counts"}
 	for _, fn := range []string{"events_summaries_insert", "events_summaries_delete"} {
 		if got := summaryOrder(t, ctx, pool, fn); strings.Join(got, " ") != strings.Join(old, " ") {
-			t.Fatalf("%s at 014 takes %v, want %v", fn, got, old)
+			t.Fatalf("%s before the migration takes %v, want %v", fn, got, old)
 		}
 	}
 
-	if err := store.MigrateTo(ctx, conn, 15, nil); err != nil {
+	if err := store.MigrateTo(ctx, conn, sharedRowsLast, nil); err != nil {
 		t.Fatalf("up: %v", err)
 	}
 	testdb.SummariesMatch(t, ctx, pool)
 	want := []string{"repo_type_counts", "event_type_counts", "event_hourly_counts", "hourly_source_counts", "event_minute_counts"}
 	for _, fn := range []string{"events_summaries_insert", "events_summaries_delete"} {
 		if got := summaryOrder(t, ctx, pool, fn); strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Fatalf("%s at 015 takes %v, want %v", fn, got, want)
+			t.Fatalf("%s after the migration takes %v, want %v", fn, got, want)
 		}
 	}
-	// On 015: a batch that meets stored pairs (COPY), the duplicate path,
+	// After it: a batch that meets stored pairs (COPY), the duplicate path,
 	// a statement of new rows, deletes of single events and of whole pairs.
 	watch := func(id int64, name string, at time.Time) model.Event {
 		return model.Event{ID: id, Type: "WatchEvent", RepoID: id, RepoName: name, CreatedAt: at, Source: model.SourceWatch}
@@ -128,13 +132,13 @@ func TestMigrationSharedRowsLast(t *testing.T) {
 		t.Fatalf("hand/r1 recency %q, want its two events of 04-20 00:00", got)
 	}
 
-	// Down to 014 and up again, each kept exact by its functions.
-	if err := store.MigrateTo(ctx, conn, 14, nil); err != nil {
+	// Down and up again, each kept exact by its functions.
+	if err := store.MigrateTo(ctx, conn, beforeSharedRowsLast, nil); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	for _, fn := range []string{"events_summaries_insert", "events_summaries_delete"} {
 		if got := summaryOrder(t, ctx, pool, fn); strings.Join(got, " ") != strings.Join(old, " ") {
-			t.Fatalf("%s down at 014 takes %v, want %v", fn, got, old)
+			t.Fatalf("%s down again takes %v, want %v", fn, got, old)
 		}
 	}
 	fill(4001, 4500)
@@ -142,7 +146,7 @@ func TestMigrationSharedRowsLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	testdb.SummariesMatch(t, ctx, pool)
-	if err := store.MigrateTo(ctx, conn, 15, nil); err != nil {
+	if err := store.MigrateTo(ctx, conn, sharedRowsLast, nil); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
 	fill(4501, 5000)
