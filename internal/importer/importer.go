@@ -3,16 +3,11 @@
 //
 // The data flows through a pipeline with flat memory: up to Jobs sources
 // are read at once, each line decoded by github.Decoder and gathered into
-// batches; Jobs writers (each on one database connection) store them with
-// store.InsertEvents (the identities already stored looked up, the rest
-// COPYed into events), so importing the same dump twice, or a dump that
-// overlaps what the poller stored, leaves every event stored once. Each
-// batch is split by a hash of its events' repositories into one part per
-// writer: the writers work at once on different repositories, so neither
-// waits for the other's summary rows of a repository (repo_type_counts),
-// only, at the end of each statement, for the few rows every part shares
-// (migration 015). A batch counts as stored when all its parts are.
-// Reading and writing overlap.
+// batches; up to Jobs writers store the batches at once (each on one
+// database connection) with store.InsertEvents (the identities already
+// stored looked up, the rest COPYed into events), so importing the same
+// dump twice, or a dump that overlaps what the poller stored, leaves every
+// event stored once. Reading and writing overlap.
 //
 // Bad input never stops the import: a line that is not an event is
 // counted and reported with its file and line number; a file that is
@@ -68,10 +63,9 @@ type Options struct {
 	// dirty) shrinks with it (BENCHMARKS.md); they cost memory (a peak Go
 	// heap of about 400 MiB, against 28 MiB with 5,000).
 	BatchSize int
-	// Jobs is how many sources are read at once and how many writers
-	// store the batches, each on one database connection and each a share
-	// of every batch's repositories (default 2). Keep it at most
-	// DB_MAX_CONNS.
+	// Jobs is how many sources are read at once and how many batches are
+	// written at once, each on one database connection (default 2). Keep
+	// it at most DB_MAX_CONNS.
 	Jobs int
 	// MaxLineBytes is the longest line accepted (default 16 MiB); longer
 	// lines are reported as bad and skipped.
@@ -266,12 +260,12 @@ func (im *Importer) RunReader(ctx context.Context, name string, body io.ReadClos
 func (im *Importer) run(ctx context.Context, srcs []source) (Summary, error) {
 	start := time.Now()
 	r := &run{
-		im:     im,
-		ctx:    ctx,
-		shards: make([]chan *part, im.o.Jobs),
-		free:   make(chan *batch, 3*im.o.Jobs),
-		abort:  make(chan struct{}),
-		files:  make([]*fileState, len(srcs)),
+		im:      im,
+		ctx:     ctx,
+		batches: make(chan *batch, im.o.Jobs),
+		free:    make(chan *batch, 3*im.o.Jobs),
+		abort:   make(chan struct{}),
+		files:   make([]*fileState, len(srcs)),
 	}
 	for i, s := range srcs {
 		r.files[i] = &fileState{src: s, res: FileResult{Name: s.name, Size: -1}, metrics: im.o.Metrics}
@@ -281,8 +275,7 @@ func (im *Importer) run(ctx context.Context, srcs []source) (Summary, error) {
 
 	var readers, writers sync.WaitGroup
 	next := make(chan *fileState)
-	for k := range im.o.Jobs {
-		r.shards[k] = make(chan *part, 1)
+	for range im.o.Jobs {
 		readers.Go(func() {
 			var rd reader
 			for f := range next {
@@ -290,8 +283,8 @@ func (im *Importer) run(ctx context.Context, srcs []source) (Summary, error) {
 			}
 		})
 		writers.Go(func() {
-			for p := range r.shards[k] {
-				r.write(p)
+			for b := range r.batches {
+				r.write(b)
 			}
 		})
 	}
@@ -307,9 +300,7 @@ feed:
 	}
 	close(next)
 	readers.Wait()
-	for _, sh := range r.shards {
-		close(sh)
-	}
+	close(r.batches)
 	writers.Wait()
 	// No last round when the database is gone for good.
 	r.vacuum.finish(ctx, !r.aborted())
@@ -344,14 +335,11 @@ feed:
 
 // run is the state of one Run.
 type run struct {
-	im  *Importer
-	ctx context.Context
-	// shards are the writers' queues, one each: writer k stores the part
-	// of every batch whose repositories hash to k (batch.split), so two
-	// writers never update the same rows of repo_type_counts at once.
-	shards []chan *part
-	free   chan *batch
-	files  []*fileState
+	im      *Importer
+	ctx     context.Context
+	batches chan *batch
+	free    chan *batch
+	files   []*fileState
 
 	// vacuum vacuums the summary tables as the batches are stored (nil:
 	// not at all); storedTotal counts the events stored so far for it.

@@ -9,8 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,83 +31,6 @@ type batch struct {
 	// the other; rawEnd[i] is where event i's ends.
 	arena  []byte
 	rawEnd []int
-
-	// The batch as the writers store it: one part per writer (split).
-	parts   []part
-	shardOf []int
-	// What its parts did, under mu: the last part done settles the batch.
-	mu       sync.Mutex
-	left     int
-	stored   int64
-	rejected []BadLine
-	failed   bool
-}
-
-// part is the events of one batch that one writer stores: those whose
-// repositories hash to that writer.
-type part struct {
-	b      *batch
-	events []model.Event
-	lines  []int64
-}
-
-// shardOf is the writer (of n) that stores the events of the repository
-// named name: FNV-1a of the name with ASCII letters lower-cased, as
-// repo_key is lower(repo_name) (GitHub's names are ASCII; a name whose
-// case folds otherwise costs at most a wait, never a wrong count).
-func shardOf(name string, n int) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		h = (h ^ uint32(c)) * 16777619
-	}
-	return int(h % uint32(n))
-}
-
-// split orders the batch's events (and their lines) by writer, in place,
-// and sets b.parts to the n runs, one per writer (empty ones included).
-func (b *batch) split(n int) {
-	b.parts = b.parts[:0]
-	if n == 1 {
-		b.parts = append(b.parts, part{b: b, events: b.events, lines: b.lines})
-		return
-	}
-	b.shardOf = slices.Grow(b.shardOf[:0], len(b.events))[:len(b.events)]
-	count := make([]int, n)
-	for i := range b.events {
-		k := shardOf(b.events[i].RepoName, n)
-		b.shardOf[i] = k
-		count[k]++
-	}
-	// next[k] is where the next event of writer k goes; a cycle of swaps
-	// puts each event in its writer's run.
-	start := make([]int, n)
-	for k := 1; k < n; k++ {
-		start[k] = start[k-1] + count[k-1]
-	}
-	next := slices.Clone(start)
-	for k := 0; k < n; k++ {
-		end := start[k] + count[k]
-		for i := next[k]; i < end; i = next[k] {
-			j := b.shardOf[i]
-			if j == k {
-				next[k]++
-				continue
-			}
-			t := next[j]
-			next[j]++
-			b.events[i], b.events[t] = b.events[t], b.events[i]
-			b.lines[i], b.lines[t] = b.lines[t], b.lines[i]
-			b.shardOf[i], b.shardOf[t] = b.shardOf[t], b.shardOf[i]
-		}
-	}
-	for k := 0; k < n; k++ {
-		lo, hi := start[k], start[k]+count[k]
-		b.parts = append(b.parts, part{b: b, events: b.events[lo:hi:hi], lines: b.lines[lo:hi:hi]})
-	}
 }
 
 func (r *run) newBatch(f *fileState) *batch {
@@ -127,7 +48,6 @@ func (r *run) newBatch(f *fileState) *batch {
 	b.lines = b.lines[:0]
 	b.arena = b.arena[:0]
 	b.rawEnd = b.rawEnd[:0]
-	b.stored, b.rejected, b.failed = 0, nil, false
 	return b
 }
 
@@ -135,7 +55,6 @@ func (r *run) newBatch(f *fileState) *batch {
 // much memory alive.
 func (r *run) recycle(b *batch) {
 	clear(b.events) // the strings of the decoded events
-	clear(b.parts)
 	b.file = nil
 	if cap(b.arena) > 2*maxBatchBytes {
 		b.arena = nil
@@ -373,28 +292,17 @@ func (bt *batcher) send(end int64) bool {
 	f.ok = append(f.ok, false)
 	f.pending++
 	f.mu.Unlock()
-	b.split(len(r.shards))
-	b.mu.Lock()
-	b.left = len(b.parts)
-	b.mu.Unlock()
-	bt.b = r.newBatch(f)
-	sent := true
-	for k := range b.parts {
-		p := &b.parts[k]
-		if len(p.events) == 0 || !sent {
-			// Nothing for that writer, or the import stopped: the part
-			// is done as it is (not stored when it had events).
-			r.partDone(b, len(p.events) == 0, 0, nil)
-			continue
-		}
-		select {
-		case r.shards[k] <- p:
-		case <-r.abort:
-			sent = false
-			r.partDone(b, false, 0, nil)
-		}
+	select {
+	case r.batches <- b:
+	case <-r.abort:
+		f.mu.Lock()
+		f.pending--
+		f.mu.Unlock()
+		r.recycle(b)
+		return false
 	}
-	return sent
+	bt.b = r.newBatch(f)
+	return true
 }
 
 // lineReader reads lines of any length up to a limit, without holding more

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/ghevents/ghevents/internal/backoff"
@@ -22,42 +21,25 @@ const (
 	retryMax  = 5 * time.Second
 )
 
-// write stores one part of a batch; the last part done settles the batch.
-func (r *run) write(p *part) {
+// write stores one batch and records the outcome in its file.
+func (r *run) write(b *batch) {
+	defer r.recycle(b)
 	if r.aborted() {
-		r.partDone(p.b, false, 0, nil)
+		r.settle(b, false, 0, nil)
 		return
 	}
 	// Batches already read are stored even when the import is interrupted:
 	// that is what an interruption promises.
 	ctx := context.WithoutCancel(r.ctx)
-	stored, rejected, err := r.storeRows(ctx, p.events, p.lines)
+	stored, rejected, err := r.storeRows(ctx, b.events, b.lines)
 	if err != nil {
-		lo, hi := slices.Min(p.lines), slices.Max(p.lines)
-		r.stop(fmt.Errorf("storing lines %d to %d of %s: %w", lo, hi, p.b.file.src.name, err))
-		// Part of it may be stored (the halves before the failure): count
-		// it; the file's Done line stays before this batch.
-		r.partDone(p.b, false, stored, rejected)
+		r.stop(fmt.Errorf("storing lines %d to %d of %s: %w", b.lines[0], b.lines[len(b.lines)-1], b.file.src.name, err))
+		// Part of the batch may be stored (the halves before the failure):
+		// count it; the file's Done line stays before this batch.
+		r.settle(b, false, stored, rejected)
 		return
 	}
-	r.partDone(p.b, true, stored, rejected)
-}
-
-// partDone records what a part of b did (ok: all of it is stored or
-// refused); the last part of b settles it and gives it back for reuse.
-func (r *run) partDone(b *batch, ok bool, stored int64, rejected []BadLine) {
-	b.mu.Lock()
-	b.stored += stored
-	b.rejected = append(b.rejected, rejected...)
-	b.failed = b.failed || !ok
-	b.left--
-	last := b.left == 0
-	b.mu.Unlock()
-	if !last {
-		return
-	}
-	r.settle(b, !b.failed, b.stored, b.rejected)
-	r.recycle(b)
+	r.settle(b, true, stored, rejected)
 }
 
 // settle records a batch's outcome.
