@@ -88,7 +88,7 @@ func (fl *importFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&fl.since, "since", "", "only events created at or after this time (RFC 3339, or YYYY-MM-DD in UTC)")
 	fs.StringVar(&fl.until, "until", "", "only events created before this time (RFC 3339, or YYYY-MM-DD in UTC)")
 	fs.BoolVar(&fl.noPayload, "no-payload", false, "do not store the events' raw JSON (the raw column stays NULL; saves space and time)")
-	fs.BoolVar(&fl.noVacuum, "no-vacuum", false, "do not VACUUM the summary tables as the import bloats them (by default those holding more dead rows than live ones are vacuumed every 200,000 events stored, and at the end)")
+	fs.BoolVar(&fl.noVacuum, "no-vacuum", false, "do not VACUUM the summary tables as the import bloats them (by default those holding more dead rows than live ones are vacuumed every 200,000 events stored, and at the end), nor rebuild the ranking index at the end when bloated")
 	fs.IntVar(&fl.batchSize, "batch-size", 0, "events stored per statement, 1 to 100000 (default 100000 with --no-payload, else 5000; a batch is also cut at 8 MiB of JSON)")
 	fs.IntVar(&fl.jobs, "jobs", 0, "files read and batches written at once, one database connection each (default min(2, DB_MAX_CONNS); at most DB_MAX_CONNS)")
 	fs.DurationVar(&fl.retryFor, "retry-for", time.Minute, "how long to retry a batch while the database is unreachable before giving up")

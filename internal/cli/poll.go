@@ -17,6 +17,7 @@ import (
 	"github.com/ghevents/ghevents/internal/gharchive"
 	"github.com/ghevents/ghevents/internal/github"
 	"github.com/ghevents/ghevents/internal/leader"
+	"github.com/ghevents/ghevents/internal/maintenance"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/poller"
 	"github.com/ghevents/ghevents/internal/retention"
@@ -172,6 +173,9 @@ func (pl *polling) run(ctx context.Context) error {
 			named{"retention", func(ctx context.Context) error { return a.runRetention(ctx, pl.s) }},
 			named{"partitions", func(ctx context.Context) error {
 				return retention.Ahead(ctx, pl.s, retention.AheadConfig{Log: a.log.With(slog.String("component", "partitions"))})
+			}},
+			named{"maintenance", func(ctx context.Context) error {
+				return maintenance.Run(ctx, pl.s, maintenance.Config{Log: a.log.With(slog.String("component", "maintenance"))})
 			}},
 		)
 		if pl.archive != nil {

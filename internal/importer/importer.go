@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/ghevents/ghevents/internal/model"
+	"github.com/ghevents/ghevents/internal/store"
 )
 
 // Sink stores batches of events; *store.Store is the real one.
@@ -95,6 +96,10 @@ type Options struct {
 	// VacuumEvery is how many events are stored between two looks at the
 	// summary tables' dead rows (default 200,000).
 	VacuumEvery int64
+	// RankIndexRule is when the import's end rebuilds the ranking index of
+	// a sink that keeps one (zero: store.DefaultRankIndexRule); NoVacuum
+	// turns that off too.
+	RankIndexRule store.RankIndexRule
 }
 
 const (

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ghevents/ghevents/internal/maintenance"
 	"github.com/ghevents/ghevents/internal/store"
 )
 
@@ -40,6 +41,7 @@ var vacuumRule = store.VacuumRule{MinDead: 50, Scale: 1}
 // while one runs is merged into the next).
 type vacuumer struct {
 	v     Vacuumer
+	rank  store.RankIndexRule
 	every int64
 	log   *slog.Logger
 	m     *Metrics
@@ -54,7 +56,7 @@ func startVacuumer(r *run) *vacuumer {
 	if !ok || r.im.o.NoVacuum {
 		return nil
 	}
-	vc := &vacuumer{v: v, every: r.im.o.VacuumEvery, log: r.im.o.Log, m: r.im.o.Metrics,
+	vc := &vacuumer{v: v, rank: r.im.o.RankIndexRule, every: r.im.o.VacuumEvery, log: r.im.o.Log, m: r.im.o.Metrics,
 		kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go func() {
 		defer close(vc.done)
@@ -80,7 +82,10 @@ func (vc *vacuumer) stored(total, n int64) {
 
 // finish waits for the rounds asked for, then, when last is set and ctx
 // is not done, runs one last round, so the import leaves no table due for
-// VACUUM behind. No batch may be stored after it is called.
+// VACUUM behind, and has the ranking index looked at when the sink keeps
+// one (maintenance.Keeper: the import moved an entry of it per pair of
+// every batch; it is rebuilt when bloated). No batch may be stored after
+// it is called.
 func (vc *vacuumer) finish(ctx context.Context, last bool) {
 	if vc == nil {
 		return
@@ -89,6 +94,13 @@ func (vc *vacuumer) finish(ctx context.Context, last bool) {
 	<-vc.done
 	if last && ctx.Err() == nil {
 		vc.round(ctx)
+		if k, ok := vc.v.(maintenance.Keeper); ok && ctx.Err() == nil {
+			rule := vc.rank
+			if rule == (store.RankIndexRule{}) {
+				rule = store.DefaultRankIndexRule
+			}
+			maintenance.Round(ctx, k, rule, vacuumTimeout, vc.log)
+		}
 	}
 }
 
