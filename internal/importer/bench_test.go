@@ -396,7 +396,8 @@ func (w benchWriter) Write(p []byte) (int, error) {
 // GHEVENTS_BENCH_EVENTS events, with and without --no-payload, and reports
 // events/s and the peak Go heap. GHEVENTS_BENCH_VARIANTS=no-payload runs
 // one of the two; GHEVENTS_BENCH_BATCH sets the events per statement
-// (ghevents import --batch-size; default 100,000 without payload, 5,000 with); GHEVENTS_BENCH_NO_VACUUM=1
+// (ghevents import --batch-size; default 100,000 without payload, 5,000 with),
+// GHEVENTS_BENCH_JOBS the writers (--jobs; default 2); GHEVENTS_BENCH_NO_VACUUM=1
 // imports without the VACUUM of the summary tables (--no-vacuum).
 func BenchmarkImport(b *testing.B) {
 	o := benchOptions(b)
@@ -425,7 +426,7 @@ func BenchmarkImport(b *testing.B) {
 				stopRates := perMillion(b, s, o)
 				start := time.Now()
 				sum, err := importer.New(s, importer.Options{NoPayload: noPayload, BatchSize: int(benchEvents(b, "GHEVENTS_BENCH_BATCH", 0)),
-					NoVacuum: os.Getenv("GHEVENTS_BENCH_NO_VACUUM") == "1", Log: benchLog(b)}).Run(context.Background(), []string{archive})
+					Jobs: int(benchEvents(b, "GHEVENTS_BENCH_JOBS", 0)), NoVacuum: os.Getenv("GHEVENTS_BENCH_NO_VACUUM") == "1", Log: benchLog(b)}).Run(context.Background(), []string{archive})
 				elapsed += time.Since(start)
 				stopRates()
 				peak = max(peak, stop())

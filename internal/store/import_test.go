@@ -150,3 +150,39 @@ func TestImportEventsRaceWithAnotherWriter(t *testing.T) {
 	}
 	summariesMatch(t, ctx, s.Pool())
 }
+
+// The per-identity look-up is skipped only when no stored event has its id
+// and time within the batch's ranges; at the ranges' very edges (bounds
+// included), and for an id stored at another time (GitHub's reset ids),
+// every identity is still stored exactly once.
+func TestImportEventsRangeOfStoredIdentities(t *testing.T) {
+	s, ctx := setup(t)
+	ev := func(id int64, at string) model.Event {
+		return model.Event{ID: id, Type: "WatchEvent", RepoID: id, RepoName: "o/r", CreatedAt: ts(at)}
+	}
+	if n, err := s.InsertEvents(ctx, []model.Event{ev(100, "2024-05-01T10:00:00Z"), ev(200, "2024-05-01T11:00:00Z")}); err != nil || n != 2 {
+		t.Fatalf("first batch: %d, %v", n, err)
+	}
+	for _, c := range []struct {
+		name  string
+		batch []model.Event
+		want  int64
+	}{
+		// Stored ones at the lowest id and time, and at the highest.
+		{"edges", []model.Event{ev(100, "2024-05-01T10:00:00Z"), ev(150, "2024-05-01T10:30:00Z"), ev(200, "2024-05-01T11:00:00Z")}, 1},
+		// Ids of stored events at other times: new identities.
+		{"same ids, other times", []model.Event{ev(100, "2025-10-09T00:00:00Z"), ev(200, "2024-05-01T10:59:59Z")}, 2},
+		// Outside every stored id (the range probe finds none).
+		{"new ids", []model.Event{ev(300, "2024-05-01T10:00:00Z"), ev(301, "2024-05-01T11:00:00Z")}, 2},
+		// All stored by now.
+		{"again", []model.Event{ev(301, "2024-05-01T11:00:00Z"), ev(100, "2025-10-09T00:00:00Z"), ev(150, "2024-05-01T10:30:00Z")}, 0},
+	} {
+		if n, err := s.InsertEvents(ctx, c.batch); err != nil || n != c.want {
+			t.Fatalf("%s: stored %d, %v; want %d", c.name, n, err, c.want)
+		}
+	}
+	var n int64
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 7 {
+		t.Fatalf("%d events stored (%v), want 7", n, err)
+	}
+}

@@ -24,7 +24,8 @@ import (
 //
 // First the months of the batch get their partitions (EnsureMonths). Then,
 // in one transaction, it asks which identities are already stored (a
-// primary-key probe each) and COPYs the others straight into events. Should
+// primary-key probe each, skipped when no stored event has its id and time
+// within the batch's ranges) and COPYs the others straight into events. Should
 // another writer store one of them in between, that COPY fails with a unique
 // violation and the batch is sent again as one INSERT ... ON CONFLICT (id,
 // created_at) DO NOTHING, which skips whatever is stored by then. Either
@@ -55,8 +56,17 @@ func (s *Store) copyNew(ctx context.Context, events []model.Event) (int64, error
 	}
 	ids := make([]int64, len(events))
 	ats := make([]time.Time, len(events))
+	box := dbgen.EventsAnyStoredInParams{MinID: events[0].ID, MaxID: events[0].ID,
+		MinCreatedAt: events[0].CreatedAt, MaxCreatedAt: events[0].CreatedAt}
 	for i, e := range events {
 		ids[i], ats[i] = e.ID, e.CreatedAt
+		box.MinID, box.MaxID = min(box.MinID, e.ID), max(box.MaxID, e.ID)
+		if e.CreatedAt.Before(box.MinCreatedAt) {
+			box.MinCreatedAt = e.CreatedAt
+		}
+		if e.CreatedAt.After(box.MaxCreatedAt) {
+			box.MaxCreatedAt = e.CreatedAt
+		}
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -64,9 +74,19 @@ func (s *Store) copyNew(ctx context.Context, events []model.Event) (int64, error
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	q := s.q.WithTx(tx)
-	stored, err := q.EventsStoredIdentities(ctx, dbgen.EventsStoredIdentitiesParams{Ids: ids, CreatedAts: ats})
+	// When no stored event lies within the batch's range of ids and times
+	// (new data, an empty store), none of its identities is stored: one
+	// range probe instead of one primary-key probe per event.
+	anyStored, err := q.EventsAnyStoredIn(ctx, box)
 	if err != nil {
-		return 0, fmt.Errorf("look up %d identities: %w", len(events), mapErr(err))
+		return 0, fmt.Errorf("look up the range of %d identities: %w", len(events), mapErr(err))
+	}
+	var stored []dbgen.EventsStoredIdentitiesRow
+	if anyStored {
+		stored, err = q.EventsStoredIdentities(ctx, dbgen.EventsStoredIdentitiesParams{Ids: ids, CreatedAts: ats})
+		if err != nil {
+			return 0, fmt.Errorf("look up %d identities: %w", len(events), mapErr(err))
+		}
 	}
 	seen := make(map[key]bool, len(events)+len(stored))
 	for _, r := range stored {

@@ -37,6 +37,19 @@ FROM (
 ORDER BY u.id, u.created_at
 ON CONFLICT (id, created_at) DO NOTHING;
 
+-- name: EventsAnyStoredIn :one
+-- EventsAnyStoredIn reports whether any stored event has its id and its
+-- created_at within the given bounds (both inclusive): a batch all of whose
+-- identities lie within them, when none does, holds none stored, and its
+-- per-identity look-up (EventsStoredIdentities) can be skipped. One short
+-- range scan of the primary keys of the partitions of those months; new
+-- data (higher ids, later times) finds nothing at once.
+SELECT EXISTS (
+    SELECT 1 FROM events e
+    WHERE e.id BETWEEN @min_id::bigint AND @max_id::bigint
+      AND e.created_at BETWEEN @min_created_at::timestamptz AND @max_created_at::timestamptz
+)::boolean AS any_stored;
+
 -- name: EventsStoredIdentities :many
 -- EventsStoredIdentities returns which of a batch's identities (parallel
 -- arrays of ids and created_at) are already stored: one primary-key probe

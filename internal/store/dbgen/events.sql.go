@@ -60,6 +60,39 @@ func (q *Queries) EventGet(ctx context.Context, arg EventGetParams) (EventGetRow
 	return i, err
 }
 
+const eventsAnyStoredIn = `-- name: EventsAnyStoredIn :one
+SELECT EXISTS (
+    SELECT 1 FROM events e
+    WHERE e.id BETWEEN $1::bigint AND $2::bigint
+      AND e.created_at BETWEEN $3::timestamptz AND $4::timestamptz
+)::boolean AS any_stored
+`
+
+type EventsAnyStoredInParams struct {
+	MinID        int64
+	MaxID        int64
+	MinCreatedAt time.Time
+	MaxCreatedAt time.Time
+}
+
+// EventsAnyStoredIn reports whether any stored event has its id and its
+// created_at within the given bounds (both inclusive): a batch all of whose
+// identities lie within them, when none does, holds none stored, and its
+// per-identity look-up (EventsStoredIdentities) can be skipped. One short
+// range scan of the primary keys of the partitions of those months; new
+// data (higher ids, later times) finds nothing at once.
+func (q *Queries) EventsAnyStoredIn(ctx context.Context, arg EventsAnyStoredInParams) (bool, error) {
+	row := q.db.QueryRow(ctx, eventsAnyStoredIn,
+		arg.MinID,
+		arg.MaxID,
+		arg.MinCreatedAt,
+		arg.MaxCreatedAt,
+	)
+	var any_stored bool
+	err := row.Scan(&any_stored)
+	return any_stored, err
+}
+
 type EventsCopyParams struct {
 	ID         int64
 	Type       string
