@@ -403,6 +403,11 @@ func (f *Follower) tryHour(ctx context.Context, hour time.Time, url string) (out
 		Log:       f.log,
 	})
 	sum, err := im.RunReader(ctx, url, resp.Body, resp.ContentLength)
+	// What this download stored is stored, whatever becomes of the hour (a
+	// file cut short is downloaded again, and only its rest is new then;
+	// a failed bookkeeping step below retries the hour, which then stores
+	// nothing): count it now, or the counter misses it for good.
+	f.metrics.EventsStored.Add(float64(sum.Stored))
 	if err != nil {
 		return failed, err.Error()
 	}
@@ -427,8 +432,8 @@ func (f *Follower) tryHour(ctx context.Context, hour time.Time, url string) (out
 		f.log.Warn("cannot record a GH Archive hour as done", slog.Time("hour", hour), slog.String("error", err.Error()))
 		return failed, err.Error()
 	}
-	// Events first: a reader that sees the hour counted sees its events.
-	f.metrics.EventsStored.Add(float64(res.Stored))
+	// The events were counted first: a reader that sees the hour counted
+	// sees its events.
 	f.metrics.HoursImported.Inc()
 	f.log.Info("GH Archive hour imported", slog.Time("hour", hour), slog.Int("events", len(ids)),
 		slog.Int64("stored", res.Stored), slog.Int64("seen_before", seen), slog.Int64("bad_lines", res.BadLines))

@@ -576,6 +576,12 @@ func TestFollowGapsAndBadFiles(t *testing.T) {
 	if fromCorrupt == 0 || fromCorrupt >= 300 {
 		t.Errorf("%d events of the corrupt file stored, want its intact beginning", fromCorrupt)
 	}
+	// Every event the follower stored is counted once: the first part of
+	// the cut file (stored before the cut, not again on the second
+	// download) and the corrupt file's intact beginning too.
+	if got := testutil.ToFloat64(e.metrics.EventsStored); got != float64(len(stored)) {
+		t.Errorf("events stored counted %v, want %d (the rows in events)", got, len(stored))
+	}
 	// Runs of gaps, one line each: 1-19, 21, 23-29, 31-..., logged when
 	// the run ends (or the follower stops).
 	gaps := e.logs.lines("GH Archive hours missing: recorded as gaps, tried again once a day")
