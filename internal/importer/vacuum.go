@@ -95,11 +95,7 @@ func (vc *vacuumer) finish(ctx context.Context, last bool) {
 	if last && ctx.Err() == nil {
 		vc.round(ctx)
 		if k, ok := vc.v.(maintenance.Keeper); ok && ctx.Err() == nil {
-			rule := vc.rank
-			if rule == (store.RankIndexRule{}) {
-				rule = store.DefaultRankIndexRule
-			}
-			maintenance.Round(ctx, k, rule, vacuumTimeout, vc.log)
+			maintenance.Round(ctx, k, vc.rank, vacuumTimeout, vc.log)
 		}
 	}
 }

@@ -33,9 +33,6 @@ func Run(ctx context.Context, s *store.Store, cfg Config) error {
 	if cfg.Every <= 0 {
 		cfg.Every = time.Hour
 	}
-	if cfg.Rule == (store.RankIndexRule{}) {
-		cfg.Rule = store.DefaultRankIndexRule
-	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Minute
 	}
@@ -59,10 +56,14 @@ type Keeper interface {
 	MaintainRankIndex(ctx context.Context, rule store.RankIndexRule) (store.RankIndexReport, error)
 }
 
-// Round runs MaintainRankIndex once, within timeout, and logs what it did;
-// an error is logged (unless ctx ended), not returned: the metrics stay
-// exact without the rebuild, only slower.
+// Round runs MaintainRankIndex once with rule (zero:
+// store.DefaultRankIndexRule), within timeout, and logs what it did; an
+// error is logged (unless ctx ended), not returned: the metrics stay exact
+// without the rebuild, only slower.
 func Round(ctx context.Context, s Keeper, rule store.RankIndexRule, timeout time.Duration, log *slog.Logger) {
+	if rule == (store.RankIndexRule{}) {
+		rule = store.DefaultRankIndexRule
+	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rep, err := s.MaintainRankIndex(rctx, rule)

@@ -1,12 +1,10 @@
 package maintenance_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,26 +13,9 @@ import (
 	"github.com/ghevents/ghevents/internal/maintenance"
 	"github.com/ghevents/ghevents/internal/model"
 	"github.com/ghevents/ghevents/internal/store"
+	"github.com/ghevents/ghevents/internal/testkit"
 	"github.com/ghevents/ghevents/internal/testkit/testdb"
 )
-
-// logBuffer is a bytes.Buffer that Run's goroutine and the test share.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *logBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *logBuffer) count(s string) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.Count(w.b.String(), s)
-}
 
 const rebuiltLine = "rebuilt the indexes of repo_type_counts"
 
@@ -56,7 +37,7 @@ func TestRunRebuildsEachRoundUntilCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs logBuffer
+	var logs testkit.Buffer
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
@@ -64,10 +45,10 @@ func TestRunRebuildsEachRoundUntilCancelled(t *testing.T) {
 			Rule: store.RankIndexRule{MaxBloat: 0.01, MinPages: 1}, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	}()
 	deadline := time.Now().Add(30 * time.Second)
-	for logs.count(rebuiltLine) < 3 {
+	for strings.Count(logs.String(), rebuiltLine) < 3 {
 		if time.Now().After(deadline) {
 			cancel()
-			t.Fatalf("after 30 s, %d rebuilds logged, want 3", logs.count(rebuiltLine))
+			t.Fatalf("after 30 s, %d rebuilds logged, want 3", strings.Count(logs.String(), rebuiltLine))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -80,8 +61,8 @@ func TestRunRebuildsEachRoundUntilCancelled(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return within 30 s of its context ending")
 	}
-	if n := logs.count("level=WARN"); n != 0 {
-		t.Fatalf("%d warnings logged, want none (the rounds ended with the context):\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "level=WARN"); n != 0 {
+		t.Fatalf("%d warnings logged, want none (the rounds ended with the context):\n%s", n, logs.String())
 	}
 
 	total, repos, err := s.TopRepos(ctx, "PushEvent", 1, 10)
@@ -104,21 +85,21 @@ func TestRoundLogsAFailureAndNothingElse(t *testing.T) {
 	ctx := context.Background()
 	s := store.New(testdb.New(t))
 
-	var logs logBuffer
+	var logs testkit.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	maintenance.Round(ctx, s, store.DefaultRankIndexRule, time.Minute, log)
-	if n := logs.count(rebuiltLine); n != 0 {
+	if n := strings.Count(logs.String(), rebuiltLine); n != 0 {
 		t.Fatalf("an empty store's index was rebuilt (%d lines) under the default rule", n)
 	}
-	if n := logs.count("level=WARN"); n != 0 {
-		t.Fatalf("a round on a healthy store warned:\n%s", logs.b.String())
+	if n := strings.Count(logs.String(), "level=WARN"); n != 0 {
+		t.Fatalf("a round on a healthy store warned:\n%s", logs.String())
 	}
 
 	ended, cancel := context.WithCancel(ctx)
 	cancel()
 	maintenance.Round(ended, s, store.DefaultRankIndexRule, time.Minute, log)
-	if n := logs.count("level=WARN"); n != 0 {
-		t.Fatalf("a round whose context had ended warned:\n%s", logs.b.String())
+	if n := strings.Count(logs.String(), "level=WARN"); n != 0 {
+		t.Fatalf("a round whose context had ended warned:\n%s", logs.String())
 	}
 
 	// A store whose database is not there (the pool connects lazily).
@@ -128,10 +109,10 @@ func TestRoundLogsAFailureAndNothingElse(t *testing.T) {
 	}
 	defer pool.Close()
 	maintenance.Round(ctx, store.New(pool), store.DefaultRankIndexRule, time.Minute, log)
-	if n := logs.count("the upkeep of the ranking index failed; will retry"); n != 1 {
-		t.Fatalf("a round on a missing database logged %d failures, want 1:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "the upkeep of the ranking index failed; will retry"); n != 1 {
+		t.Fatalf("a round on a missing database logged %d failures, want 1:\n%s", n, logs.String())
 	}
-	if n := logs.count("open the maintenance connection") + logs.count("ghevents_maintenance_no_such_db"); n < 2 {
-		t.Fatalf("the warning does not name the failure:\n%s", logs.b.String())
+	if n := strings.Count(logs.String(), "open the maintenance connection") + strings.Count(logs.String(), "ghevents_maintenance_no_such_db"); n < 2 {
+		t.Fatalf("the warning does not name the failure:\n%s", logs.String())
 	}
 }

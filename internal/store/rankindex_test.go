@@ -185,6 +185,25 @@ func leftovers(t *testing.T, ctx context.Context, pool *pgxpool.Pool) []string {
 // blockWriters opens a writer's transaction on repo_type_counts (as an
 // import batch holds one): a REINDEX CONCURRENTLY makes its new indexes,
 // then waits for it. release ends it.
+// interruptedLeftovers are what an interrupted REINDEX TABLE CONCURRENTLY
+// of repo_type_counts leaves: one INVALID copy of each of its indexes.
+var interruptedLeftovers = []string{"repo_type_counts_pkey_ccnew", "repo_type_counts_prev_idx_ccnew", "repo_type_counts_rank_idx_ccnew"}
+
+// cleanedUp checks that no leftover is there, the indexes are defs again,
+// the ranking is want and every summary matches a recount.
+func cleanedUp(t *testing.T, ctx context.Context, s *store.Store, defs []string, want []store.RepoCount) {
+	t.Helper()
+	pool := s.Pool()
+	if got := leftovers(t, ctx, pool); len(got) != 0 {
+		t.Errorf("leftovers after: %v", got)
+	}
+	if got := indexesOf(t, ctx, pool); !slices.Equal(got, defs) {
+		t.Errorf("indexes after:\n %v\nwant\n %v", got, defs)
+	}
+	rankingIs(t, ctx, s, want)
+	testdb.SummariesMatch(t, ctx, pool)
+}
+
 func blockWriters(t *testing.T, ctx context.Context, pool *pgxpool.Pool) (release func()) {
 	t.Helper()
 	tx, err := pool.Begin(ctx)
@@ -247,18 +266,10 @@ func TestMaintainRankIndexDropsAnEarlierInterruptedRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDropped := []string{"repo_type_counts_pkey_ccnew", "repo_type_counts_prev_idx_ccnew", "repo_type_counts_rank_idx_ccnew"}
-	if rep.Rebuilt || !slices.Equal(rep.Dropped, wantDropped) {
-		t.Errorf("MaintainRankIndex = %+v; want %v dropped, no rebuild", rep, wantDropped)
+	if rep.Rebuilt || !slices.Equal(rep.Dropped, interruptedLeftovers) {
+		t.Errorf("MaintainRankIndex = %+v; want %v dropped, no rebuild", rep, interruptedLeftovers)
 	}
-	if got := leftovers(t, ctx, pool); len(got) != 0 {
-		t.Errorf("leftovers after: %v", got)
-	}
-	if got := indexesOf(t, ctx, pool); !slices.Equal(got, defs) {
-		t.Errorf("indexes after:\n %v\nwant\n %v", got, defs)
-	}
-	rankingIs(t, ctx, s, want)
-	testdb.SummariesMatch(t, ctx, pool)
+	cleanedUp(t, ctx, s, defs, want)
 }
 
 // Its own REINDEX cancelled, the job drops what it left at once, once the
@@ -300,18 +311,10 @@ func TestMaintainRankIndexCleansUpItsInterruptedRebuild(t *testing.T) {
 	if r.err == nil || !strings.Contains(r.err.Error(), "rebuild the indexes of repo_type_counts") || r.rep.Rebuilt {
 		t.Fatalf("MaintainRankIndex = %+v, %v; want the rebuild's failure", r.rep, r.err)
 	}
-	wantDropped := []string{"repo_type_counts_pkey_ccnew", "repo_type_counts_prev_idx_ccnew", "repo_type_counts_rank_idx_ccnew"}
-	if !slices.Equal(r.rep.Dropped, wantDropped) {
-		t.Errorf("dropped %v; want %v", r.rep.Dropped, wantDropped)
+	if !slices.Equal(r.rep.Dropped, interruptedLeftovers) {
+		t.Errorf("dropped %v; want %v", r.rep.Dropped, interruptedLeftovers)
 	}
-	if got := leftovers(t, ctx, pool); len(got) != 0 {
-		t.Errorf("leftovers after: %v", got)
-	}
-	if got := indexesOf(t, ctx, pool); !slices.Equal(got, defs) {
-		t.Errorf("indexes after:\n %v\nwant\n %v", got, defs)
-	}
-	rankingIs(t, ctx, s, want)
-	testdb.SummariesMatch(t, ctx, pool)
+	cleanedUp(t, ctx, s, defs, want)
 }
 
 // One session at a time: while another holds the job's lock, a look is
